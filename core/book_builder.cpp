@@ -1,6 +1,7 @@
 #include "core/book_builder.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "core/byte_order.hpp"
@@ -46,38 +47,64 @@ PacketOutcome BookBuilder::on_packet(const uint8_t* p, size_t len) noexcept {
 }
 
 namespace {
-// Messages whose first field after the header is an order reference the book must look up.
-inline bool references_order(uint8_t type) noexcept {
-  return type == 'D' || type == 'U' || type == 'E' || type == 'X' || type == 'C';
+// What the prefetch passes need to know about a message type, by type byte.
+enum class Prefetch : uint8_t { kNone, kOrderRef, kAdd };
+
+constexpr std::array<Prefetch, 256> make_prefetch_kinds() {
+  std::array<Prefetch, 256> k{};
+  for (uint8_t t : {'D', 'U', 'E', 'X', 'C'}) k[t] = Prefetch::kOrderRef;  // ref at offset 11
+  for (uint8_t t : {'A', 'F'}) k[t] = Prefetch::kAdd;                     // locate 1, side 19
+  return k;
 }
-inline bool adds_order(uint8_t type) noexcept { return type == 'A' || type == 'F'; }
+constexpr std::array<Prefetch, 256> kPrefetchKinds = make_prefetch_kinds();
+
+constexpr std::array<uint8_t, 256> make_lengths() {
+  std::array<uint8_t, 256> l{};
+  for (int t = 0; t < 256; ++t) l[t] = static_cast<uint8_t>(itch::message_length(static_cast<uint8_t>(t)));
+  return l;
+}
+constexpr std::array<uint8_t, 256> kLengths = make_lengths();
 }  // namespace
 
 void BookBuilder::on_messages(const MessageRef* messages, size_t n) noexcept {
-  for (size_t base = 0; base < n; base += kBatch) {
-    const size_t end = std::min(n, base + kBatch);
-    // Only well-formed messages are looked into; the rest go straight to on_message to be counted.
-    auto valid = [&](size_t i) {
-      return messages[i].len != 0 && messages[i].len == itch::message_length(messages[i].data[0]);
-    };
-    for (size_t i = base; i < end; ++i) {  // 1: order slots and add targets' book headers
-      if (!valid(i)) continue;
+  // A software pipeline over the messages: message i is decoded and its order slot (or, for an
+  // add, its book header) prefetched kSlotLead messages before it is applied; kLevelLead messages
+  // before, the slot is read to learn the order's book and side, and that side's best levels are
+  // prefetched. The leads give each load several hundred nanoseconds to arrive.
+  struct Pending {
+    Prefetch kind;
+    char side;
+    uint16_t locate;
+    uint64_t ref;
+  };
+  constexpr size_t kSlotLead = 16;
+  constexpr size_t kLevelLead = 8;
+  static_assert(kLevelLead < kSlotLead && (kSlotLead & (kSlotLead - 1)) == 0);
+  Pending ring[kSlotLead];
+  for (size_t i = 0; i < n + kSlotLead; ++i) {
+    if (i < n) {
       const uint8_t* p = messages[i].data;
-      if (references_order(p[0])) books_.prefetch_order(load_be64(p + 11));
-      else if (adds_order(p[0])) books_.prefetch_book(load_be16(p + 1));
+      Pending& q = ring[i % kSlotLead];
+      // Malformed messages are not looked into: on_message counts them.
+      q.kind = messages[i].len != 0 && messages[i].len == kLengths[p[0]] ? kPrefetchKinds[p[0]] : Prefetch::kNone;
+      if (q.kind == Prefetch::kOrderRef) {
+        q.ref = load_be64(p + 11);
+        books_.prefetch_order(q.ref);
+      } else if (q.kind == Prefetch::kAdd) {
+        q.locate = load_be16(p + 1);
+        q.side = static_cast<char>(p[19]);
+        books_.prefetch_book(q.locate);
+      }
     }
-    for (size_t i = base; i < end; ++i) {  // 2: book headers of referenced orders, best levels of adds
-      if (!valid(i)) continue;
-      const uint8_t* p = messages[i].data;
-      if (references_order(p[0])) books_.prefetch_order_book(load_be64(p + 11));
-      else if (adds_order(p[0])) books_.prefetch_top_levels(load_be16(p + 1), static_cast<char>(p[19]));
+    const size_t j = i - (kSlotLead - kLevelLead);
+    if (i >= kSlotLead - kLevelLead && j < n) {
+      Pending& q = ring[j % kSlotLead];
+      if (q.kind == Prefetch::kOrderRef && books_.order_side(q.ref, q.locate, q.side))
+        books_.prefetch_top_levels(q.locate, q.side);
+      else if (q.kind == Prefetch::kAdd)
+        books_.prefetch_top_levels(q.locate, q.side);
     }
-    for (size_t i = base; i < end; ++i) {  // 3: best levels of referenced orders' sides
-      if (!valid(i)) continue;
-      const uint8_t* p = messages[i].data;
-      if (references_order(p[0])) books_.prefetch_order_levels(load_be64(p + 11));
-    }
-    for (size_t i = base; i < end; ++i) on_message(messages[i].data, messages[i].len);
+    if (i >= kSlotLead) on_message(messages[i - kSlotLead].data, messages[i - kSlotLead].len);
   }
 }
 

@@ -28,7 +28,7 @@ struct OrderBooks::Order {
   uint8_t used;  // 0 marks an empty slot
 };
 
-struct OrderBooks::LevelEntry {
+struct OrderBooks::LevelEntry {  // 16 bytes: four levels per cache line
   uint32_t key;     // side_key(side, price)
   uint32_t orders;
   uint64_t shares;
@@ -54,9 +54,12 @@ struct alignas(64) OrderBooks::LocateBook {
   bool damaged() const noexcept { return sides[0].damaged; }
 };
 
-// Linear-probing hash of live orders, keyed by reference number. The hash keeps consecutive
-// references in consecutive slots (ITCH assigns them in increasing order), so the newest orders,
-// which are also the ones most often touched, share cache lines. Deletion shifts back (no tombstones).
+// Robin Hood hash of live orders keyed by reference number (linear probing; an entry never sits
+// further from its home slot than the entry it displaced). The hash keeps consecutive references in
+// consecutive slots, because ITCH assigns them in increasing order: almost every order sits in its
+// home slot, the newest orders (the busiest) share cache lines, and a lookup, insert or delete
+// touches one or two slots. Deletion shifts the following displaced entries back (no tombstones)
+// and stops at the first entry that is home.
 class OrderBooks::OrderTable {
  public:
   explicit OrderTable(uint32_t max_orders)
@@ -66,23 +69,30 @@ class OrderBooks::OrderTable {
         table_(slots_) {}  // zero-filled: every slot unused
 
   Order* find(uint64_t ref) const noexcept {
-    for (uint64_t i = home(ref);; i = (i + 1) & mask_) {
+    for (uint64_t i = home(ref), dist = 0;; i = (i + 1) & mask_, ++dist) {
       Order& o = table_[i];
-      if (!o.used) return nullptr;
+      if (!o.used || displacement(o, i) < dist) return nullptr;
       if (o.ref == ref) return &o;
     }
   }
 
-  // Claims the slot for ref and returns it, or nullptr when ref is already present. The slot stays
-  // unused until the caller sets `used`, so an abandoned claim needs no undo.
-  Order* claim(uint64_t ref) noexcept {
-    for (uint64_t i = home(ref);; i = (i + 1) & mask_) {
+  // Inserts an order whose reference is not in the table (the caller checked with find) and
+  // returns where it landed. The table is never full: it has twice max_orders slots.
+  Order* insert(Order order) noexcept {
+    assert(order.used);
+    Order* landed = nullptr;
+    for (uint64_t i = home(order.ref), dist = 0;; i = (i + 1) & mask_, ++dist) {
       Order& o = table_[i];
       if (!o.used) {
-        o.ref = ref;
-        return &o;
+        o = order;
+        return landed ? landed : &o;
       }
-      if (o.ref == ref) return nullptr;
+      const uint64_t d = displacement(o, i);
+      if (d < dist) {  // take the slot from an entry closer to home; carry that one on
+        std::swap(o, order);
+        if (!landed) landed = &o;
+        dist = d;
+      }
     }
   }
 
@@ -90,14 +100,9 @@ class OrderBooks::OrderTable {
     uint64_t hole = static_cast<uint64_t>(slot - table_.data());
     for (uint64_t i = (hole + 1) & mask_;; i = (i + 1) & mask_) {
       Order& o = table_[i];
-      if (!o.used) break;
-      const uint64_t h = home(o.ref);
-      // Move o into the hole unless its home lies cyclically within (hole, i].
-      const bool stays = hole <= i ? (hole < h && h <= i) : (hole < h || h <= i);
-      if (!stays) {
-        table_[hole] = o;
-        hole = i;
-      }
+      if (!o.used || displacement(o, i) == 0) break;
+      table_[hole] = o;
+      hole = i;
     }
     table_[hole].used = 0;
   }
@@ -108,6 +113,7 @@ class OrderBooks::OrderTable {
 
  private:
   uint64_t home(uint64_t ref) const noexcept { return (ref ^ (ref >> shift_)) & mask_; }
+  uint64_t displacement(const Order& o, uint64_t at) const noexcept { return (at - home(o.ref)) & mask_; }
 
   uint64_t slots_;
   uint64_t mask_;
@@ -200,33 +206,64 @@ void OrderBooks::prefetch_top_levels(uint16_t locate, char side_char) const noex
   if (s.size > 4) __builtin_prefetch(top - 4);  // the next cache line down the book
 }
 
-void OrderBooks::prefetch_order_book(uint64_t ref) const noexcept {
+bool OrderBooks::order_side(uint64_t ref, uint16_t& locate, char& side) const noexcept {
   const Order* o = orders_->find(ref);
-  if (o != nullptr) __builtin_prefetch(&books_[o->locate]);
+  if (o == nullptr) return false;
+  locate = o->locate;
+  side = o->side == Side::kBid ? 'B' : 'S';
+  return true;
 }
 
-void OrderBooks::prefetch_order_levels(uint64_t ref) const noexcept {
-  const Order* o = orders_->find(ref);
-  if (o != nullptr) prefetch_top_levels(o->locate, o->side == Side::kBid ? 'B' : 'S');
+namespace {
+// Moves e[from, size) one entry up or down. Level moves are almost always a few entries at the top
+// of a side, where a plain loop beats a call to memmove.
+inline void shift_up(OrderBooks::LevelEntry* e, uint32_t from, uint32_t size) noexcept {
+  if (size - from > 8) {
+    std::memmove(e + from + 1, e + from, (size - from) * sizeof(*e));
+    return;
+  }
+  for (uint32_t i = size; i > from; --i) e[i] = e[i - 1];
+}
+inline void shift_down(OrderBooks::LevelEntry* e, uint32_t from, uint32_t size) noexcept {
+  if (size - from > 8) {
+    std::memmove(e + from - 1, e + from, (size - from) * sizeof(*e));
+    return;
+  }
+  for (uint32_t i = from; i < size; ++i) e[i - 1] = e[i];
 }
 
-// Finds the level for key on one side, creating it if needed. Returns nullptr when the level limit
-// or the arena is exhausted.
-OrderBooks::LevelEntry* OrderBooks::find_or_insert_level(SideArray& s, uint32_t key) noexcept {
-  LevelEntry* e = s.block == kNoBlock ? nullptr : arena_->at(s.block);
-  // pos: first entry with a key >= key (entries ascend, best last).
-  uint32_t pos = s.size;
-  const uint32_t scan_end = s.size > kScan ? s.size - kScan : 0;
+// Index of the first entry in e[0, size) whose key is >= key: the top kScan entries linearly
+// (nearly all traffic is there), the rest by bisection.
+inline uint32_t lower_bound_from_top(const OrderBooks::LevelEntry* e, uint32_t size, uint32_t key) noexcept {
+  uint32_t pos = size;
+  const uint32_t scan_end = size > kScan ? size - kScan : 0;
   while (pos > scan_end && e[pos - 1].key >= key) --pos;
   if (pos == scan_end && pos > 0 && e[pos - 1].key >= key) {
-    pos = static_cast<uint32_t>(
-        std::lower_bound(e, e + pos, key, [](const LevelEntry& x, uint32_t k) { return x.key < k; }) - e);
+    uint32_t lo = 0, hi = pos - 1;  // answer in [lo, hi]: e[hi].key >= key
+    while (lo < hi) {
+      const uint32_t mid = lo + (hi - lo) / 2;
+      if (e[mid].key < key) lo = mid + 1;
+      else hi = mid;
+    }
+    pos = lo;
   }
-  if (pos < s.size && e[pos].key == key) return e + pos;
+  return pos;
+}
+}  // namespace
 
-  if (live_levels_ == capacity_.max_levels) return nullptr;
+// Finds the level for key on one side, creating it if needed; at_top tells whether it is the best
+// level. Returns nullptr when the level limit or the arena is exhausted.
+inline OrderBooks::LevelEntry* OrderBooks::find_or_insert_level(SideArray& s, uint32_t key, bool& at_top) noexcept {
+  LevelEntry* e = s.block == kNoBlock ? nullptr : arena_->at(s.block);
+  const uint32_t pos = lower_bound_from_top(e, s.size, key);
+  if (pos < s.size && e[pos].key == key) {
+    at_top = pos == s.size - 1;
+    return e + pos;
+  }
+  if (live_levels_ == capacity_.max_levels) [[unlikely]]
+    return nullptr;
   const uint32_t capacity = s.block == kNoBlock ? 0 : LevelArena::class_size(s.block_class);
-  if (s.size == capacity) {
+  if (s.size == capacity) [[unlikely]] {
     const unsigned cls = s.block == kNoBlock ? 0 : s.block_class + 1u;
     const uint32_t block = arena_->allocate(cls);
     if (block == kNoBlock) return nullptr;
@@ -237,15 +274,16 @@ OrderBooks::LevelEntry* OrderBooks::find_or_insert_level(SideArray& s, uint32_t 
     s.block_class = static_cast<uint8_t>(cls);
     e = grown;
   }
-  std::memmove(e + pos + 1, e + pos, (s.size - pos) * sizeof(LevelEntry));
+  shift_up(e, pos, s.size);
   e[pos] = LevelEntry{key, 0, 0};
   ++s.size;
   ++live_levels_;
+  at_top = pos == s.size - 1;
   return e + pos;
 }
 
 // Re-reads the side's best level; returns true when it differs from the last one reported.
-bool OrderBooks::refresh_top(SideArray& s, Side side) noexcept {
+inline bool OrderBooks::refresh_top(SideArray& s, Side side) noexcept {
   LevelView now{};
   if (s.size) {
     const LevelEntry& best = arena_->at(s.block)[s.size - 1];
@@ -273,9 +311,8 @@ Touch OrderBooks::add(uint16_t locate, uint64_t ref, char side_char, uint32_t sh
   }
   LocateBook& book = books_[locate];
   // Duplicate first: a duplicate is dropped whatever the capacity, so it must not mark the book
-  // damaged. The table always has a free slot (2x max_orders), and an unused claim needs no undo.
-  Order* o = orders_->claim(ref);
-  if (o == nullptr) [[unlikely]] {
+  // damaged.
+  if (orders_->find(ref) != nullptr) [[unlikely]] {
     ++stats_.duplicate_order;
     return {};
   }
@@ -286,47 +323,42 @@ Touch OrderBooks::add(uint16_t locate, uint64_t ref, char side_char, uint32_t sh
   }
   const Side side = side_char == 'B' ? Side::kBid : Side::kAsk;
   SideArray& s = book.sides[static_cast<int>(side)];
-  LevelEntry* level = find_or_insert_level(s, side_key(side, price));
+  bool at_top = false;
+  LevelEntry* level = find_or_insert_level(s, side_key(side, price), at_top);
   if (level == nullptr) [[unlikely]] {
-    ++stats_.level_capacity_exceeded;  // the claimed slot is still unused: nothing to undo
+    ++stats_.level_capacity_exceeded;
     book.damaged() = true;
     return {};
   }
-  *o = Order{ref, shares, price, locate, side, 1};
+  orders_->insert(Order{ref, shares, price, locate, side, 1});
   level->shares += shares;
   ++level->orders;
   ++live_orders_;
   ++stats_.adds;
-  return Touch{locate, refresh_top(s, side)};
+  return Touch{locate, at_top && refresh_top(s, side)};
 }
 
 // Takes shares out of an order (all of them when shares >= what is left), removing the order and,
-// if it was the level's last, the level; a side left empty gives its arena block back.
-void OrderBooks::take_from_order(Order& order, uint32_t shares) noexcept {
-  SideArray& s = books_[order.locate].sides[static_cast<int>(order.side)];
+// if it was the level's last, the level; a side left empty gives its arena block back. Returns
+// whether the best level of the order's side was touched.
+inline bool OrderBooks::take_from_order(Order& order, SideArray& s, uint32_t shares) noexcept {
   LevelEntry* e = arena_->at(s.block);
-  const uint32_t key = side_key(order.side, order.price);
-  uint32_t pos = s.size - 1;
-  const uint32_t scan_end = s.size > kScan ? s.size - kScan : 0;
-  while (pos > scan_end && e[pos].key != key) --pos;
-  if (e[pos].key != key) {
-    pos = static_cast<uint32_t>(
-        std::lower_bound(e, e + s.size, key, [](const LevelEntry& x, uint32_t k) { return x.key < k; }) - e);
-  }
-  assert(pos < s.size && e[pos].key == key);
+  const uint32_t pos = lower_bound_from_top(e, s.size, side_key(order.side, order.price));
+  assert(pos < s.size && e[pos].key == side_key(order.side, order.price));
+  const bool at_top = pos == s.size - 1;
   LevelEntry& level = e[pos];
   if (shares < order.shares) {
     order.shares -= shares;
     level.shares -= shares;
-    return;
+    return at_top;
   }
   level.shares -= order.shares;
   --level.orders;
   orders_->erase(&order);
   --live_orders_;
-  if (level.orders != 0) return;
+  if (level.orders != 0) return at_top;
   assert(level.shares == 0);
-  std::memmove(e + pos, e + pos + 1, (s.size - pos - 1) * sizeof(LevelEntry));
+  shift_down(e, pos + 1, s.size);
   --s.size;
   --live_levels_;
   if (s.size == 0) {
@@ -334,6 +366,7 @@ void OrderBooks::take_from_order(Order& order, uint32_t shares) noexcept {
     s.block = kNoBlock;
     s.block_class = 0;
   }
+  return at_top;
 }
 
 Touch OrderBooks::apply_reduce(uint64_t ref, uint32_t shares, uint64_t& counter) noexcept {
@@ -347,8 +380,9 @@ Touch OrderBooks::apply_reduce(uint64_t ref, uint32_t shares, uint64_t& counter)
   ++counter;
   const uint16_t locate = o->locate;
   const Side side = o->side;
-  take_from_order(*o, shares);
-  return Touch{locate, refresh_top(books_[locate].sides[static_cast<int>(side)], side)};
+  SideArray& s = books_[locate].sides[static_cast<int>(side)];
+  const bool at_top = take_from_order(*o, s, shares);
+  return Touch{locate, at_top && refresh_top(s, side)};
 }
 
 Touch OrderBooks::execute(uint64_t ref, uint32_t shares) noexcept {
@@ -374,28 +408,28 @@ Touch OrderBooks::replace(uint64_t old_ref, uint64_t new_ref, uint32_t shares, P
   const uint16_t locate = o->locate;
   const Side side = o->side;
   ++stats_.replaces;
-  take_from_order(*o, UINT32_MAX);
   LocateBook& book = books_[locate];
   SideArray& s = book.sides[static_cast<int>(side)];
+  bool touched = take_from_order(*o, s, UINT32_MAX);
   if (shares == 0) [[unlikely]] {
     ++stats_.zero_shares;
-    return Touch{locate, refresh_top(s, side)};
+    return Touch{locate, touched && refresh_top(s, side)};
   }
-  // The old order's slot is free again and a live order was removed, so neither the table nor the
-  // order count can be full here; only the level limit or the arena can be.
-  Order* n = orders_->claim(new_ref);
-  assert(n != nullptr);
-  LevelEntry* level = find_or_insert_level(s, side_key(side, price));
+  // A live order was just removed, so the order count cannot be full here; only the level limit
+  // or the arena can be.
+  bool at_top = false;
+  LevelEntry* level = find_or_insert_level(s, side_key(side, price), at_top);
   if (level == nullptr) [[unlikely]] {
-    ++stats_.level_capacity_exceeded;  // n is still unused: nothing to undo
+    ++stats_.level_capacity_exceeded;
     book.damaged() = true;
-    return Touch{locate, refresh_top(s, side)};
+    return Touch{locate, touched && refresh_top(s, side)};
   }
-  *n = Order{new_ref, shares, price, locate, side, 1};
+  orders_->insert(Order{new_ref, shares, price, locate, side, 1});
   level->shares += shares;
   ++level->orders;
   ++live_orders_;
-  return Touch{locate, refresh_top(s, side)};
+  touched |= at_top;
+  return Touch{locate, touched && refresh_top(s, side)};
 }
 
 TopOfBook OrderBooks::top(uint16_t locate) const noexcept {

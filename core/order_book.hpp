@@ -89,9 +89,9 @@ class OrderBooks {
   // whole batch overlap instead of queueing one after another. They change nothing.
   void prefetch_order(uint64_t ref) const noexcept;          // the order's table slot
   void prefetch_book(uint16_t locate) const noexcept;        // the locate's book header
-  void prefetch_order_book(uint64_t ref) const noexcept;     // the book header of a live order
   void prefetch_top_levels(uint16_t locate, char side) const noexcept;  // best levels of a side
-  void prefetch_order_levels(uint64_t ref) const noexcept;   // best levels of a live order's side
+  // Locate and side ('B'/'S') of a live order; false when ref is not live.
+  bool order_side(uint64_t ref, uint16_t& locate, char& side) const noexcept;
 
   TopOfBook top(uint16_t locate) const noexcept;
   // Writes up to n levels from the best outward; returns how many.
@@ -111,17 +111,19 @@ class OrderBooks {
   // Walks every structure and checks each invariant; returns "" or a description of the first breach.
   std::string check_invariants() const;
 
+ public:
+  struct LevelEntry;  // (public only so file-local helpers in order_book.cpp can name it)
+
  private:
   struct Order;
-  struct LevelEntry;
   struct SideArray;
   struct LocateBook;
   class OrderTable;
   class LevelArena;
 
   Touch apply_reduce(uint64_t ref, uint32_t shares, uint64_t& counter) noexcept;
-  LevelEntry* find_or_insert_level(SideArray& s, uint32_t key) noexcept;
-  void take_from_order(Order& order, uint32_t shares) noexcept;
+  LevelEntry* find_or_insert_level(SideArray& s, uint32_t key, bool& at_top) noexcept;
+  bool take_from_order(Order& order, SideArray& s, uint32_t shares) noexcept;
   bool refresh_top(SideArray& s, Side side) noexcept;
 
   BookCapacity capacity_;

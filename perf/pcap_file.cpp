@@ -61,20 +61,21 @@ bool PcapWriter::write(const uint8_t* frame, size_t len, uint64_t ts_ns) {
   store_le32(record + 4, static_cast<uint32_t>(ts_ns % 1'000'000'000));
   store_le32(record + 8, stored);
   store_le32(record + 12, static_cast<uint32_t>(len));
-  if (std::fwrite(record, 1, sizeof record, f_) != sizeof record || std::fwrite(frame, 1, stored, f_) != stored)
+  if (std::fwrite(record, 1, sizeof record, f_) != sizeof record || std::fwrite(frame, 1, stored, f_) != stored) {
     failed_ = true;
-  else
+    write_errno_ = errno;
+  } else {
     ++frames_;
+  }
   return !failed_;
 }
 
 bool PcapWriter::close(std::string& error) {
   if (f_ == nullptr) return !failed_;
-  const int saved_errno = failed_ ? errno : 0;
   const int rc = std::fclose(f_);
   f_ = nullptr;
   if (failed_ || rc != 0) {
-    error = path_ + ": write failed: " + std::strerror(failed_ ? saved_errno : errno);
+    error = path_ + ": write failed: " + std::strerror(failed_ ? write_errno_ : errno);
     return false;
   }
   return true;

@@ -46,6 +46,7 @@ class PcapWriter {
   uint32_t snaplen_;
   uint64_t frames_ = 0;
   bool failed_ = false;
+  int write_errno_ = 0;  // of the first failed write
 };
 
 class PcapReader {

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <vector>
@@ -103,7 +104,7 @@ class FeedInputGenerator {
   void session() {
     const mold::SessionId ours = mold::make_session("FUZZSESS01");
     const mold::SessionId other = mold::make_session("OTHERSESS2");
-    uint8_t pkt[1500];
+    uint8_t pkt[8192];
     std::vector<uint8_t> previous;
     uint64_t next_seq = 1;
     while (out_.size() < target_bytes_ - 600) {
@@ -124,9 +125,13 @@ class FeedInputGenerator {
       if (roll < 14) first += 1 + rng_.below(5);                   // gap
       else if (roll < 18 && first > 3) first -= 1 + rng_.below(3);  // overlap
       const bool foreign = roll >= 18 && roll < 20;
-      mold::PacketBuilder b(pkt, sizeof pkt, foreign ? other : ours, first);
+      // Within the input's byte budget (the loop leaves at least 600 bytes of it).
+      const size_t room = std::min(sizeof pkt, target_bytes_ - out_.size() - 2);
+      mold::PacketBuilder b(pkt, room, foreign ? other : ours, first);
       uint8_t msg[itch::kMaxMessageLength + 2];
-      for (uint32_t n = 1 + rng_.below(12); n-- > 0;) {
+      // Now and then a packet longer than BookBuilder's 64-message batch.
+      const uint32_t messages = rng_.chance(8) ? 60 + rng_.below(90) : 1 + rng_.below(12);
+      for (uint32_t n = messages; n-- > 0;) {
         const size_t len = next_message(msg);
         if (!b.add(msg, static_cast<uint16_t>(len))) break;
       }
