@@ -67,24 +67,25 @@ constexpr std::array<uint8_t, 256> kLengths = make_lengths();
 }  // namespace
 
 void BookBuilder::on_messages(const MessageRef* messages, size_t n) noexcept {
-  // A software pipeline over the messages: message i is decoded and its order slot (or, for an
-  // add, its book header) prefetched kSlotLead messages before it is applied; kLevelLead messages
-  // before, the slot is read to learn the order's book and side, and that side's best levels are
-  // prefetched. The leads give each load several hundred nanoseconds to arrive.
+  // A software pipeline over the messages, one dependent load per stage, each stage kStage
+  // messages ahead of the next, so every load has a few hundred nanoseconds to arrive:
+  //   lead 3*kStage: decode; prefetch the order slot (order references) or book header (adds);
+  //   lead 2*kStage: read the slot to learn the order's locate and side; prefetch its book header;
+  //   lead   kStage: read the book header; prefetch the side's best levels;
+  //   lead        0: apply.
   struct Pending {
     Prefetch kind;
     char side;
     uint16_t locate;
     uint64_t ref;
   };
-  constexpr size_t kSlotLead = 16;
-  constexpr size_t kLevelLead = 8;
-  static_assert(kLevelLead < kSlotLead && (kSlotLead & (kSlotLead - 1)) == 0);
-  Pending ring[kSlotLead];
-  for (size_t i = 0; i < n + kSlotLead; ++i) {
+  constexpr size_t kStage = 4;
+  constexpr size_t kRing = 4 * kStage;  // > 3*kStage, a power of two
+  Pending ring[kRing];
+  for (size_t i = 0; i < n + 3 * kStage; ++i) {
     if (i < n) {
       const uint8_t* p = messages[i].data;
-      Pending& q = ring[i % kSlotLead];
+      Pending& q = ring[i % kRing];
       // Malformed messages are not looked into: on_message counts them.
       q.kind = messages[i].len != 0 && messages[i].len == kLengths[p[0]] ? kPrefetchKinds[p[0]] : Prefetch::kNone;
       if (q.kind == Prefetch::kOrderRef) {
@@ -96,15 +97,18 @@ void BookBuilder::on_messages(const MessageRef* messages, size_t n) noexcept {
         books_.prefetch_book(q.locate);
       }
     }
-    const size_t j = i - (kSlotLead - kLevelLead);
-    if (i >= kSlotLead - kLevelLead && j < n) {
-      Pending& q = ring[j % kSlotLead];
-      if (q.kind == Prefetch::kOrderRef && books_.order_side(q.ref, q.locate, q.side))
-        books_.prefetch_top_levels(q.locate, q.side);
-      else if (q.kind == Prefetch::kAdd)
-        books_.prefetch_top_levels(q.locate, q.side);
+    if (const size_t j = i - kStage; i >= kStage && j < n) {
+      Pending& q = ring[j % kRing];
+      if (q.kind == Prefetch::kOrderRef) {
+        if (books_.order_side(q.ref, q.locate, q.side)) books_.prefetch_book(q.locate);
+        else q.kind = Prefetch::kNone;
+      }
     }
-    if (i >= kSlotLead) on_message(messages[i - kSlotLead].data, messages[i - kSlotLead].len);
+    if (const size_t j = i - 2 * kStage; i >= 2 * kStage && j < n) {
+      const Pending& q = ring[j % kRing];
+      if (q.kind != Prefetch::kNone) books_.prefetch_top_levels(q.locate, q.side);
+    }
+    if (i >= 3 * kStage) on_message(messages[i - 3 * kStage].data, messages[i - 3 * kStage].len);
   }
 }
 

@@ -11,11 +11,21 @@ namespace pmm {
 
 namespace {
 constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kCacheLine = 64;
 size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 }  // namespace
 
 HugeBuffer::HugeBuffer(size_t bytes) : bytes_(bytes) {
   if (bytes == 0) return;
+  if (bytes < kHugePage) {
+    // Too small for a huge page to matter: a cache-line aligned allocation, no mapping.
+    const size_t len = round_up(bytes, kCacheLine);
+    data_ = std::aligned_alloc(kCacheLine, len);
+    if (data_ == nullptr) throw std::bad_alloc();
+    std::memset(data_, 0, len);
+    bytes_ = len;
+    return;
+  }
 #if defined(__linux__)
   // Map one huge page more than needed, then trim, so the start is 2 MiB aligned.
   const size_t len = round_up(bytes, kHugePage);
@@ -50,6 +60,7 @@ HugeBuffer& HugeBuffer::operator=(HugeBuffer&& o) noexcept {
     mapped_ = o.mapped_;
     o.data_ = nullptr;
     o.bytes_ = 0;
+    o.mapped_ = false;
   }
   return *this;
 }
@@ -57,10 +68,13 @@ HugeBuffer& HugeBuffer::operator=(HugeBuffer&& o) noexcept {
 void HugeBuffer::release() noexcept {
   if (data_ == nullptr) return;
 #if defined(__linux__)
-  ::munmap(data_, bytes_);
-#else
-  std::free(data_);
+  if (mapped_) {
+    ::munmap(data_, bytes_);
+    data_ = nullptr;
+    return;
+  }
 #endif
+  std::free(data_);
   data_ = nullptr;
 }
 

@@ -1,6 +1,6 @@
-// Start-up memory for large tables (order table, level pool, index arena): 2 MiB aligned, backed by
-// transparent huge pages where the OS offers them (Linux madvise), and touched once so that no page
-// fault happens on the hot path. Random lookups in a table of tens of MiB otherwise pay a TLB miss
+// Start-up memory for large tables (order table, level arena, books): 2 MiB aligned and backed by
+// transparent huge pages where the OS offers them (Linux madvise) when at least 2 MiB, cache-line
+// aligned below that; always zeroed, so that no page fault happens on the hot path. Random lookups in a table of tens of MiB otherwise pay a TLB miss
 // each, which under virtualisation costs more than the cache miss itself.
 #pragma once
 
@@ -13,12 +13,13 @@ namespace pmm {
 class HugeBuffer {
  public:
   HugeBuffer() = default;
-  // Zero-filled, 2 MiB aligned. Throws std::bad_alloc when the memory is not there.
+  // Zero-filled. Throws std::bad_alloc when the memory is not there.
   explicit HugeBuffer(size_t bytes);
   ~HugeBuffer();
   HugeBuffer(HugeBuffer&& o) noexcept : data_(o.data_), bytes_(o.bytes_), mapped_(o.mapped_) {
     o.data_ = nullptr;
     o.bytes_ = 0;
+    o.mapped_ = false;
   }
   HugeBuffer& operator=(HugeBuffer&& o) noexcept;
   HugeBuffer(const HugeBuffer&) = delete;

@@ -232,22 +232,30 @@ inline void shift_down(OrderBooks::LevelEntry* e, uint32_t from, uint32_t size) 
   for (uint32_t i = from; i < size; ++i) e[i - 1] = e[i];
 }
 
-// Index of the first entry in e[0, size) whose key is >= key: the top kScan entries linearly
-// (nearly all traffic is there), the rest by bisection.
+// Index of the first entry in e[0, size) whose key is >= key. Nearly all traffic is near the top of
+// a side, so: the top kScan entries linearly, then galloping down in doubling steps, then bisecting
+// the last step. A deep level costs O(log depth) probes, all in the top of the array, which is the
+// part most likely to be in cache.
 inline uint32_t lower_bound_from_top(const OrderBooks::LevelEntry* e, uint32_t size, uint32_t key) noexcept {
   uint32_t pos = size;
   const uint32_t scan_end = size > kScan ? size - kScan : 0;
   while (pos > scan_end && e[pos - 1].key >= key) --pos;
-  if (pos == scan_end && pos > 0 && e[pos - 1].key >= key) {
-    uint32_t lo = 0, hi = pos - 1;  // answer in [lo, hi]: e[hi].key >= key
-    while (lo < hi) {
-      const uint32_t mid = lo + (hi - lo) / 2;
-      if (e[mid].key < key) lo = mid + 1;
-      else hi = mid;
+  if (pos != scan_end || pos == 0 || e[pos - 1].key < key) return pos;
+  uint32_t hi = pos - 1;  // e[hi].key >= key; the answer is in [lo, hi]
+  uint32_t lo = 0;
+  for (uint32_t step = kScan; hi >= step; step *= 2) {
+    if (e[hi - step].key < key) {
+      lo = hi - step + 1;
+      break;
     }
-    pos = lo;
+    hi -= step;
   }
-  return pos;
+  while (lo < hi) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    if (e[mid].key < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 }  // namespace
 
