@@ -76,12 +76,27 @@ class OrderBooks::OrderTable {
     }
   }
 
-  // Inserts an order whose reference is not in the table (the caller checked with find) and
-  // returns where it landed. The table is never full: it has twice max_orders slots.
-  Order* insert(Order order) noexcept {
+  // Inserts an order and returns where it landed, or nullptr when its reference is already live;
+  // one probe sequence does both. The table is never full: it has twice max_orders slots.
+  Order* insert_unique(const Order& order) noexcept {
+    uint64_t i = home(order.ref), dist = 0;
+    for (;; i = (i + 1) & mask_, ++dist) {
+      const Order& o = table_[i];
+      if (!o.used || displacement(o, i) < dist) break;  // past where order.ref could be
+      if (o.ref == order.ref) return nullptr;
+    }
+    return insert_from(order, i, dist);
+  }
+
+  // Inserts an order whose reference is not in the table (the caller checked with find).
+  Order* insert(const Order& order) noexcept { return insert_unique(order); }
+
+ private:
+  // Robin Hood placement from slot i, where order is dist slots from home.
+  Order* insert_from(Order order, uint64_t i, uint64_t dist) noexcept {
     assert(order.used);
     Order* landed = nullptr;
-    for (uint64_t i = home(order.ref), dist = 0;; i = (i + 1) & mask_, ++dist) {
+    for (;; i = (i + 1) & mask_, ++dist) {
       Order& o = table_[i];
       if (!o.used) {
         o = order;
@@ -96,6 +111,8 @@ class OrderBooks::OrderTable {
     }
   }
 
+
+ public:
   void erase(Order* slot) noexcept {
     uint64_t hole = static_cast<uint64_t>(slot - table_.data());
     for (uint64_t i = (hole + 1) & mask_;; i = (i + 1) & mask_) {
@@ -107,7 +124,12 @@ class OrderBooks::OrderTable {
     table_[hole].used = 0;
   }
 
-  void prefetch(uint64_t ref) const noexcept { __builtin_prefetch(&table_[home(ref)]); }
+  // The home slot and the one after it (a delete looks at it): 24-byte slots may straddle lines.
+  void prefetch(uint64_t ref) const noexcept {
+    const char* slot = reinterpret_cast<const char*>(&table_[home(ref)]);
+    __builtin_prefetch(slot);
+    __builtin_prefetch(slot + 2 * sizeof(Order) - 1);
+  }
   uint64_t slots() const noexcept { return slots_; }
   const Order& at(uint64_t i) const noexcept { return table_[i]; }
 
@@ -318,27 +340,29 @@ Touch OrderBooks::add(uint16_t locate, uint64_t ref, char side_char, uint32_t sh
     return {};
   }
   LocateBook& book = books_[locate];
-  // Duplicate first: a duplicate is dropped whatever the capacity, so it must not mark the book
-  // damaged.
-  if (orders_->find(ref) != nullptr) [[unlikely]] {
+  const Side side = side_char == 'B' ? Side::kBid : Side::kAsk;
+  // Insert first, undo on a capacity failure: one probe for the common case. A duplicate is
+  // dropped whatever the capacity, so it must not mark the book damaged.
+  Order* o = orders_->insert_unique(Order{ref, shares, price, locate, side, 1});
+  if (o == nullptr) [[unlikely]] {
     ++stats_.duplicate_order;
     return {};
   }
   if (live_orders_ == capacity_.max_orders) [[unlikely]] {
+    orders_->erase(o);
     ++stats_.order_capacity_exceeded;
     book.damaged() = true;
     return {};
   }
-  const Side side = side_char == 'B' ? Side::kBid : Side::kAsk;
   SideArray& s = book.sides[static_cast<int>(side)];
   bool at_top = false;
   LevelEntry* level = find_or_insert_level(s, side_key(side, price), at_top);
   if (level == nullptr) [[unlikely]] {
+    orders_->erase(o);
     ++stats_.level_capacity_exceeded;
     book.damaged() = true;
     return {};
   }
-  orders_->insert(Order{ref, shares, price, locate, side, 1});
   level->shares += shares;
   ++level->orders;
   ++live_orders_;
