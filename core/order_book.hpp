@@ -1,7 +1,7 @@
 // L3 (per-order) limit order books for every stock locate, built for the ITCH order messages.
 //
 // Layout, all preallocated from BookCapacity at construction (no allocation per message):
-//  - OrderTable: open-addressing hash of live orders by reference number (ref -> locate, side,
+//  - OrderTable: Robin Hood hash of live orders by reference number (ref -> locate, side,
 //    price, shares).
 //  - Per book side, a sorted array of price levels (key, order count, aggregate shares) with the
 //    best price at the END, so the busy top of the book is touched with the shortest scans and

@@ -3,7 +3,7 @@
 // behaviour as OrderBooks (Touch results, top, depth, damaged flags, live counts, every BookStats
 // counter, digest), so property tests can run both on one stream and compare everything.
 //
-// The one piece of OrderBooks' layout it has to mirror is how the shared level index arena is used
+// The one piece of OrderBooks' layout it has to mirror is how the shared level arena is used
 // (see IndexArenaModel): which add runs out of `level_index_entries` depends on it.
 #pragma once
 
@@ -162,7 +162,7 @@ class ReferenceBooks {
   };
   struct BookSide {
     std::map<Price, Level> levels;  // ascending price: best bid is the last, best ask the first
-    int block_class = -1;           // index arena block this side holds (-1: none)
+    int block_class = -1;           // level arena block this side holds (-1: none)
   };
   struct LocateBook {
     BookSide sides[2];

@@ -62,7 +62,7 @@ class FeedInputGenerator {
 
  private:
   // Each input gets its own mix: how many books and prices it spreads over and how often it adds,
-  // so some inputs fill the order table, others the level pool or the level index.
+  // so some inputs fill the order table, others the live-level limit or the level arena.
   explicit FeedInputGenerator(uint64_t seed)
       : rng_(seed * 0x2545f4914f6cdd1dull + 1),
         locates_(1 + rng_.below(16)),
