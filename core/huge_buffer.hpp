@@ -1,7 +1,8 @@
-// Start-up memory for large tables (order table, level arena, books): 2 MiB aligned and backed by
-// transparent huge pages where the OS offers them (Linux madvise) when at least 2 MiB, cache-line
-// aligned below that; always zeroed, so that no page fault happens on the hot path. Random lookups in a table of tens of MiB otherwise pay a TLB miss
-// each, which under virtualisation costs more than the cache miss itself.
+// Start-up memory for large tables (order table, level arena, books). From 2 MiB up: 2 MiB aligned
+// and backed by transparent huge pages where the OS offers them (Linux madvise), because random
+// lookups in a table of tens of MiB otherwise pay a TLB miss each, which under virtualisation costs
+// more than the cache miss itself. Below 2 MiB: cache-line aligned. Always zeroed up front, so that
+// no page fault happens on the hot path.
 #pragma once
 
 #include <cstddef>

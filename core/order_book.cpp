@@ -88,31 +88,6 @@ class OrderBooks::OrderTable {
     return insert_from(order, i, dist);
   }
 
-  // Inserts an order whose reference is not in the table (the caller checked with find).
-  Order* insert(const Order& order) noexcept { return insert_unique(order); }
-
- private:
-  // Robin Hood placement from slot i, where order is dist slots from home.
-  Order* insert_from(Order order, uint64_t i, uint64_t dist) noexcept {
-    assert(order.used);
-    Order* landed = nullptr;
-    for (;; i = (i + 1) & mask_, ++dist) {
-      Order& o = table_[i];
-      if (!o.used) {
-        o = order;
-        return landed ? landed : &o;
-      }
-      const uint64_t d = displacement(o, i);
-      if (d < dist) {  // take the slot from an entry closer to home; carry that one on
-        std::swap(o, order);
-        if (!landed) landed = &o;
-        dist = d;
-      }
-    }
-  }
-
-
- public:
   void erase(Order* slot) noexcept {
     uint64_t hole = static_cast<uint64_t>(slot - table_.data());
     for (uint64_t i = (hole + 1) & mask_;; i = (i + 1) & mask_) {
@@ -134,6 +109,25 @@ class OrderBooks::OrderTable {
   const Order& at(uint64_t i) const noexcept { return table_[i]; }
 
  private:
+  // Robin Hood placement from slot i, where order is dist slots from home.
+  Order* insert_from(Order order, uint64_t i, uint64_t dist) noexcept {
+    assert(order.used);
+    Order* landed = nullptr;
+    for (;; i = (i + 1) & mask_, ++dist) {
+      Order& o = table_[i];
+      if (!o.used) {
+        o = order;
+        return landed ? landed : &o;
+      }
+      const uint64_t d = displacement(o, i);
+      if (d < dist) {  // take the slot from an entry closer to home; carry that one on
+        std::swap(o, order);
+        if (!landed) landed = &o;
+        dist = d;
+      }
+    }
+  }
+
   uint64_t home(uint64_t ref) const noexcept { return (ref ^ (ref >> shift_)) & mask_; }
   uint64_t displacement(const Order& o, uint64_t at) const noexcept { return (at - home(o.ref)) & mask_; }
 
@@ -456,7 +450,9 @@ Touch OrderBooks::replace(uint64_t old_ref, uint64_t new_ref, uint32_t shares, P
     book.damaged() = true;
     return Touch{locate, touched && refresh_top(s, side)};
   }
-  orders_->insert(Order{new_ref, shares, price, locate, side, 1});
+  Order* n = orders_->insert_unique(Order{new_ref, shares, price, locate, side, 1});
+  assert(n != nullptr);  // new_ref was checked above, and the old order is gone
+  (void)n;
   level->shares += shares;
   ++level->orders;
   ++live_orders_;

@@ -126,4 +126,33 @@ TEST(BatchApply, PacketsEqualMessages) {
   expect_same(one, packets);
 }
 
+// on_burst: the same packets handed over in bursts of 1..17 packets.
+TEST(BatchApply, BurstsEqualMessages) {
+  const Stream s = generated_day(4, 100'000, 100, 10'000);
+  pmm::BookBuilder one(capacity());
+  for (const auto& m : s.messages) one.on_message(m.data(), m.size());
+
+  std::vector<std::vector<uint8_t>> packets;
+  pmm::gen::FeedPacketizer packetizer(pmm::gen::PacketizerConfig{});
+  auto keep = [&] {
+    const auto pkt = packetizer.packet();
+    packets.emplace_back(pkt.begin(), pkt.end());
+  };
+  for (const auto& m : s.messages)
+    if (packetizer.add(m.data(), static_cast<uint16_t>(m.size()))) keep();
+  if (packetizer.flush()) keep();
+
+  pmm::BookBuilder bursts(capacity());
+  uint64_t applied = 0;
+  size_t burst = 1;
+  for (size_t i = 0; i < packets.size(); i += burst, burst = burst % 17 + 1) {
+    std::vector<pmm::PacketRef> refs;
+    for (size_t k = i; k < std::min(packets.size(), i + burst); ++k)
+      refs.push_back(pmm::PacketRef{packets[k].data(), packets[k].size()});
+    applied += bursts.on_burst(refs.data(), refs.size());
+  }
+  EXPECT_EQ(applied, s.messages.size());
+  expect_same(one, bursts);
+}
+
 }  // namespace
