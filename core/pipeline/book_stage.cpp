@@ -1,0 +1,159 @@
+#include "core/pipeline/book_stage.hpp"
+
+#include <cassert>
+#include <stdexcept>
+
+#include "core/itch.hpp"
+
+namespace pmm::pipe {
+
+void WatchedTop::publish(const book::TopOfBook& t) noexcept {
+  const uint64_t v = version_.load(std::memory_order_relaxed);
+  version_.store(v + 1, std::memory_order_relaxed);  // odd: being written
+  std::atomic_thread_fence(std::memory_order_release);
+  bid_price_.store(t.bid.price, std::memory_order_relaxed);
+  bid_shares_.store(t.bid.shares, std::memory_order_relaxed);
+  ask_price_.store(t.ask.price, std::memory_order_relaxed);
+  ask_shares_.store(t.ask.shares, std::memory_order_relaxed);
+  version_.store(v + 2, std::memory_order_release);
+}
+
+bool WatchedTop::read(book::TopOfBook& out) const noexcept {
+  for (;;) {
+    const uint64_t v0 = version_.load(std::memory_order_acquire);
+    if (v0 == 0) return false;
+    if (v0 & 1) continue;
+    out.bid.price = static_cast<book::Price>(bid_price_.load(std::memory_order_relaxed));
+    out.bid.shares = bid_shares_.load(std::memory_order_relaxed);
+    out.ask.price = static_cast<book::Price>(ask_price_.load(std::memory_order_relaxed));
+    out.ask.shares = ask_shares_.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (version_.load(std::memory_order_relaxed) == v0) return true;
+  }
+}
+
+BookStage::BookStage(const BookStageConfig& config, EventRing<MdEvent>& in, EventRing<TopEvent>& out,
+                     const TscClock& clock)
+    : burst_(config.burst), in_(in), out_(out), clock_(clock), builder_(config.capacity), events_(config.burst),
+      refs_(config.burst), staging_(2 * size_t{config.burst}),
+      watched_names_(config.watched_symbols), watched_slot_(config.capacity.max_locates, 0) {
+  if (config.burst == 0) throw std::invalid_argument("book stage burst must be >= 1");
+  if (watched_names_.size() > kMaxWatched)
+    throw std::invalid_argument("at most " + std::to_string(kMaxWatched) + " watched symbols");
+}
+
+uint32_t BookStage::run_once() noexcept {
+  if (!flush()) {
+    counters_.ring_full.add();
+    return 0;
+  }
+  const uint32_t n = in_.pop_burst(events_.data(), burst_);
+  if (n == 0) return 0;
+  counters_.bursts.add();
+  // Messages go to the books in runs (the batch path prefetches across a run); a control event ends a run.
+  uint32_t run_start = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const MdEvent& e = events_[i];
+    if (e.kind == MdKind::kMessage) continue;
+    apply_run(run_start, i);
+    on_control(e);
+    run_start = i + 1;
+  }
+  apply_run(run_start, n);
+  const uint64_t done = read_tsc();
+  uint64_t messages = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (events_[i].kind != MdKind::kMessage) continue;
+    ++messages;
+    latency_.record(clock_.to_ns(done - events_[i].rx_tsc));
+  }
+  counters_.messages.add(messages);
+  counters_.last_sequence.set(events_[n - 1].sequence);
+  counters_.live_orders.set(builder_.books().live_orders());
+  const book::BookStats& bs = builder_.books().stats();
+  counters_.capacity_rejects.set(bs.order_capacity_exceeded + bs.level_capacity_exceeded);
+  flush();
+  return n;
+}
+
+void BookStage::apply_run(uint32_t from, uint32_t to) noexcept {
+  if (from == to) return;
+  uint32_t k = 0;
+  for (uint32_t i = from; i < to; ++i) {
+    const MdEvent& e = events_[i];
+    refs_[k++] = MessageRef{e.message, e.length};
+    if (e.message[0] == 'R') note_directory(e);
+  }
+  builder_.on_messages(refs_.data(), k);
+  emit_tops(events_[to - 1].rx_tsc, events_[to - 1].sequence);
+}
+
+void BookStage::note_directory(const MdEvent& e) noexcept {
+  if (watched_names_.empty()) return;
+  itch::StockDirectory m;
+  itch::decode(e.message, m);
+  for (size_t w = 0; w < watched_names_.size(); ++w) {
+    if (watched_[w].locate.load(std::memory_order_relaxed) >= 0) continue;
+    if (itch::make_symbol(watched_names_[w].c_str()) != m.stock) continue;
+    if (m.h.locate >= watched_slot_.size()) continue;
+    watched_[w].locate.store(m.h.locate, std::memory_order_relaxed);
+    watched_slot_[m.h.locate] = static_cast<uint8_t>(w + 1);
+  }
+}
+
+void BookStage::emit_tops(uint64_t rx_tsc, uint64_t sequence) noexcept {
+  for (const uint16_t locate : builder_.changed_locates()) {
+    const book::TopOfBook t = builder_.books().top(locate);
+    TopEvent& ev = staging_[staged_++];
+    ev.rx_tsc = rx_tsc;
+    ev.sequence = sequence;
+    ev.locate = locate;
+    ev.kind = TopKind::kTop;
+    ev.bid_price = t.bid.price;
+    ev.bid_shares = static_cast<uint32_t>(std::min<uint64_t>(t.bid.shares, UINT32_MAX));
+    ev.ask_price = t.ask.price;
+    ev.ask_shares = static_cast<uint32_t>(std::min<uint64_t>(t.ask.shares, UINT32_MAX));
+    if (const uint8_t w = watched_slot_[locate]; w != 0) watched_[w - 1].publish(t);
+  }
+  counters_.top_changes.add(builder_.changed_locates().size());
+  builder_.clear_changes();
+  // Each message changes at most one top and each control event adds one record, so a step of `burst`
+  // events stages at most 2 * burst records (and most steps end with a flush).
+  assert(staged_ <= staging_.size());
+}
+
+void BookStage::on_control(const MdEvent& e) noexcept {
+  TopEvent ev;
+  ev.sequence = e.sequence;
+  switch (e.kind) {
+    case MdKind::kFeedStale:
+      stale_ = true;
+      counters_.stale_events.add();
+      ev.kind = TopKind::kFeedStale;
+      break;
+    case MdKind::kFeedWhole:
+      stale_ = false;
+      counters_.whole_events.add();
+      ev.kind = TopKind::kFeedWhole;
+      break;
+    case MdKind::kEndOfSession:
+      counters_.end_of_session.add();
+      ev.kind = TopKind::kEndOfSession;
+      break;
+    case MdKind::kMessage:
+      assert(false);
+      return;
+  }
+  counters_.stale.set(stale_ ? 1 : 0);
+  staging_[staged_++] = ev;
+}
+
+bool BookStage::flush() noexcept {
+  if (flushed_ == staged_) return true;
+  flushed_ += out_.push_burst(staging_.data() + flushed_, staged_ - flushed_);
+  if (flushed_ != staged_) return false;
+  staged_ = flushed_ = 0;
+  return true;
+}
+
+}  // namespace pmm::pipe

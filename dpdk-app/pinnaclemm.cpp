@@ -1,0 +1,192 @@
+// pinnaclemm: the appliance. Reads the configuration (a file, or the embedded dev profile), picks a
+// backend (DPDK, AF_PACKET or portable sockets), builds the shared pipeline, starts its cores, and
+// prints a status line every interval until SIGINT/SIGTERM (or the end of the feed's session with
+// --exit-at-end-of-session). The first signal drains the rings and exits 0; a second exits at once.
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "core/pipeline/pipeline.hpp"
+#include "core/pipeline/pipeline_config.hpp"
+#include "core/pipeline/tsc_clock.hpp"
+#include "dpdk-app/backend.hpp"
+
+namespace {
+
+volatile std::sig_atomic_t g_signals = 0;
+
+void on_signal(int) {
+  g_signals = g_signals + 1;
+  if (g_signals >= 2) _exit(130);  // second signal: out now, no draining
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream s;
+  s << in.rdbuf();
+  out = s.str();
+  return true;
+}
+
+bool has_device_arg(const std::vector<std::string>& eal) {
+  for (const std::string& a : eal)
+    if (a.rfind("--vdev", 0) == 0 || a == "-a" || a.rfind("--allow", 0) == 0 || a.rfind("-a", 0) == 0) return true;
+  return false;
+}
+
+// "auto": DPDK when built in, running as root and given a device; else AF_PACKET when an interface is
+// configured and we are root; else portable sockets. The reason is printed so nobody has to guess.
+std::string choose_backend(const pmm::pipe::PipelineConfig& c, std::string& why) {
+  if (c.backend != "auto") {
+    why = "configured";
+    return c.backend;
+  }
+  const bool root = ::geteuid() == 0;
+  if (pmm::app::dpdk_available() && root && has_device_arg(c.dpdk_eal)) {
+    why = "auto: DPDK is built in, running as root, and dpdk.eal names a device";
+    return "dpdk";
+  }
+  if (pmm::app::afpacket_available() && root && !c.afpacket_interface.empty()) {
+    why = "auto: no DPDK device configured; root and afpacket.interface is set";
+    return "afpacket";
+  }
+  why = !root ? "auto: not root" : (!pmm::app::dpdk_available() ? "auto: built without DPDK and no afpacket.interface"
+                                                                   : "auto: no DPDK device in dpdk.eal and no afpacket.interface");
+  return "portable";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"PinnacleMM appliance: feed -> books (-> quotes -> orders) on pinned cores"};
+  std::string config_path, backend_name;
+  std::vector<std::string> overrides;
+  bool exit_at_end = false, json = false, print_config = false, list_backends = false;
+  double max_seconds = 0;
+  cli.add_option("--config", config_path, "JSON configuration (default: the embedded dev profile, hw-profiles/dev.json)");
+  cli.add_option("--set", overrides, "Override one key: --set pipeline.burst=64 (repeatable)");
+  cli.add_option("--backend", backend_name, "auto, dpdk, afpacket or portable (overrides the config's backend)");
+  cli.add_flag("--exit-at-end-of-session", exit_at_end, "Stop once the feed's session ended and nothing is missing");
+  cli.add_option("--max-seconds", max_seconds, "Stop after this long (0: run until a signal)");
+  cli.add_flag("--json", json, "Print the final summary as JSON on stdout");
+  cli.add_flag("--print-config", print_config, "Print the effective configuration (JSON) and exit");
+  cli.add_flag("--backends", list_backends, "List the backends this build has, one per line, and exit");
+  CLI11_PARSE(cli, argc, argv);
+  if (list_backends) {
+    if (pmm::app::dpdk_available()) std::printf("dpdk\n");
+    if (pmm::app::afpacket_available()) std::printf("afpacket\n");
+    std::printf("portable\n");
+    return 0;
+  }
+
+  std::string text = pmm::pipe::kEmbeddedDevConfig;
+  if (!config_path.empty() && !read_file(config_path, text)) {
+    std::fprintf(stderr, "[pmm] error: --config %s: cannot read the file\n", config_path.c_str());
+    return 2;
+  }
+  // The flags are overrides like any other, so --print-config shows what will really run.
+  if (!backend_name.empty()) overrides.push_back("backend=" + backend_name);
+  if (exit_at_end) overrides.push_back("exit_at_end_of_session=true");
+  for (const std::string& o : overrides) {
+    if (std::string e = pmm::pipe::apply_override(o, text); !e.empty()) {
+      std::fprintf(stderr, "[pmm] error: %s\n", e.c_str());
+      return 2;
+    }
+  }
+  pmm::pipe::PipelineConfig config;
+  if (std::string e = pmm::pipe::parse_config(text, config); !e.empty()) {
+    std::fprintf(stderr, "[pmm] error: %s%s\n", e.c_str(), config_path.empty() ? "" : (" (in " + config_path + ")").c_str());
+    return 2;
+  }
+  if (print_config) {
+    std::printf("%s\n", text.c_str());
+    return 0;
+  }
+
+  std::string why;
+  const std::string chosen = choose_backend(config, why);
+  std::string error;
+  std::unique_ptr<pmm::app::Backend> backend;
+  if (chosen == "dpdk") backend = pmm::app::make_dpdk_backend(config, error);
+  else if (chosen == "afpacket") backend = pmm::app::make_afpacket_backend(config, error);
+  else backend = pmm::app::make_portable_backend(config, error);
+  if (!backend) {
+    std::fprintf(stderr, "[pmm] error: %s backend: %s\n", chosen.c_str(), error.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "[pmm] backend %s (%s): %s\n", backend->name().c_str(), why.c_str(), backend->describe().c_str());
+
+  const pmm::pipe::TscClock clock = pmm::pipe::TscClock::calibrate();
+  std::unique_ptr<pmm::pipe::Pipeline> pipeline;
+  try {
+    pipeline = std::make_unique<pmm::pipe::Pipeline>(config, backend->source(), backend->sink(), backend->rings(), clock,
+                                                     [&](int cpu) { backend->before_core(cpu); });
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "[pmm] error: building the pipeline: %s\n", e.what());
+    return 1;
+  }
+  std::string cores;
+  for (size_t i = 0; i < config.cores.size(); ++i) {
+    cores += (i ? "; core " : "core ") + std::to_string(i) + " (cpu " +
+             (config.cores[i].cpu < 0 ? std::string("any") : std::to_string(config.cores[i].cpu)) + "):";
+    for (const std::string& s : config.cores[i].stages) cores += " " + s;
+  }
+  std::fprintf(stderr, "[pmm] stages: %s; rings of %u, burst %u; TSC %.3f GHz\n", cores.c_str(), config.ring_size,
+               config.burst, clock.ticks_per_ns());
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  backend->launch(*pipeline);
+
+  // Control loop (this thread is not a pipeline core): status line, stop conditions.
+  using clock_t_ = std::chrono::steady_clock;
+  const auto start = clock_t_::now();
+  auto last_status = start;
+  pmm::pipe::PipelineSnapshot previous = pipeline->snapshot();
+  const char* reason = "signal";
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (g_signals != 0) break;
+    if (config.exit_at_end_of_session && pipeline->end_of_session()) {
+      reason = "end of session";
+      break;
+    }
+    const auto now = clock_t_::now();
+    if (max_seconds > 0 && now - start >= std::chrono::duration<double>(max_seconds)) {
+      reason = "--max-seconds";
+      break;
+    }
+    if (config.status_interval_ms != 0 && now - last_status >= std::chrono::milliseconds(config.status_interval_ms)) {
+      const pmm::pipe::PipelineSnapshot snap = pipeline->snapshot();
+      const double secs = std::chrono::duration<double>(now - last_status).count();
+      std::fprintf(stderr, "[pmm] %s\n", pipeline->status_line(snap, previous, secs).c_str());
+      previous = snap;
+      last_status = now;
+    }
+  }
+  std::fprintf(stderr, "[pmm] stopping (%s): draining rings\n", reason);
+  const bool clean = pipeline->drain_and_stop(2000);
+  backend->join();
+  const pmm::pipe::PipelineSnapshot final_snap = pipeline->snapshot();
+  std::fprintf(stderr, "[pmm] %s; final: %s\n", clean ? "drained" : "drain deadline passed (rings not empty)",
+               pipeline->status_line(final_snap, previous, 1.0).c_str());
+  if (final_snap.gaps_unrecovered != 0)
+    std::fprintf(stderr, "[pmm] warning: %llu gap(s) could not be filled: %llu messages lost, books stay stale\n",
+                 static_cast<unsigned long long>(final_snap.gaps_unrecovered),
+                 static_cast<unsigned long long>(final_snap.messages_lost));
+  if (json) std::printf("%s", pipeline->summary_json(backend->name()).c_str());
+  else std::fprintf(stderr, "%s", pipeline->summary_json(backend->name()).c_str());
+  pipeline.reset();
+  backend.reset();
+  return 0;
+}
