@@ -170,6 +170,10 @@ int main(int argc, char** argv) {
       const pmm::pipe::PipelineSnapshot snap = pipeline->snapshot();
       const double secs = std::chrono::duration<double>(now - last_status).count();
       std::fprintf(stderr, "[pmm] %s\n", pipeline->status_line(snap, previous, secs).c_str());
+      if (snap.gaps_unrecovered != previous.gaps_unrecovered)
+        std::fprintf(stderr, "[pmm] warning: %llu gap(s) given up after %u re-requests; %llu messages lost so far; the books stay stale\n",
+                     static_cast<unsigned long long>(snap.gaps_unrecovered - previous.gaps_unrecovered), config.max_retries,
+                     static_cast<unsigned long long>(snap.messages_lost));
       previous = snap;
       last_status = now;
     }
@@ -184,8 +188,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "[pmm] warning: %llu gap(s) could not be filled: %llu messages lost, books stay stale\n",
                  static_cast<unsigned long long>(final_snap.gaps_unrecovered),
                  static_cast<unsigned long long>(final_snap.messages_lost));
-  if (json) std::printf("%s", pipeline->summary_json(backend->name()).c_str());
-  else std::fprintf(stderr, "%s", pipeline->summary_json(backend->name()).c_str());
+  if (json) {
+    std::printf("%s", pipeline->summary_json(backend->name()).c_str());
+  } else {
+    std::fprintf(stderr,
+                 "[pmm] summary: %llu messages, %llu packets (%llu retransmitted), books digest 0x%016llx, "
+                 "%llu live orders; gaps %llu filled %llu unrecovered %llu; malformed: %llu frames, %llu packets, "
+                 "%llu wrong port, %llu wrong session (--json for everything)\n",
+                 static_cast<unsigned long long>(final_snap.messages), static_cast<unsigned long long>(final_snap.rx_packets),
+                 static_cast<unsigned long long>(final_snap.retrans_packets),
+                 static_cast<unsigned long long>(pipeline->books_digest()),
+                 static_cast<unsigned long long>(final_snap.live_orders), static_cast<unsigned long long>(final_snap.gaps),
+                 static_cast<unsigned long long>(final_snap.gaps_filled),
+                 static_cast<unsigned long long>(final_snap.gaps_unrecovered),
+                 static_cast<unsigned long long>(final_snap.bad_frames),
+                 static_cast<unsigned long long>(final_snap.malformed_mold),
+                 static_cast<unsigned long long>(final_snap.wrong_port),
+                 static_cast<unsigned long long>(final_snap.wrong_session));
+  }
   pipeline.reset();
   backend.reset();
   return 0;

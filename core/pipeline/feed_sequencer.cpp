@@ -251,7 +251,9 @@ GapRequest FeedSequencer::poll(uint64_t now_tsc) noexcept {
   }
   if (!first_request_) ++retries_;
   first_request_ = false;
-  request_deadline_ = now_tsc + std::max<uint64_t>(cfg_.retry_ticks, 1);
+  // Back off while nothing arrives (x2 per retry, up to x64): a starved or overloaded receiver must
+  // not be buried under repeat answers to its own re-requests.
+  request_deadline_ = now_tsc + (std::max<uint64_t>(cfg_.retry_ticks, 1) << std::min<uint32_t>(retries_, 6));
   ++stats_.requests;
   GapRequest r;
   r.first = next_;

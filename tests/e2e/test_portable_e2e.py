@@ -8,7 +8,9 @@ Usage: test_portable_e2e.py PINNACLEMM EXCHANGE_SIM ITCH_GEN ITCH_REPLAY
 """
 import os
 import random
+import signal
 import socket
+import subprocess
 import struct
 import sys
 import tempfile
@@ -107,5 +109,30 @@ with tempfile.TemporaryDirectory(prefix="pmm_e2e_portable_") as tmp:
     # a top that changes twice within one burst is reported once, so it depends on batching.)
     for key in ("digest", "messages", "live_orders", "live_levels", "by_type", "applied"):
         c.check(clean.get(key) == dropped.get(key) == garbage.get(key), f"{key} differs between runs")
+
+    # Signals: the first drains and exits 0; a second exits at once with 130.
+    for name, signals, want in (("sigint", 1, 0), ("sigterm", 1, 0), ("double", 2, 130)):
+        log_path = os.path.join(tmp, f"{name}.log")
+        with open(log_path, "w") as log:
+            app = subprocess.Popen([APP, *appliance_args(port + 20), "--set", "status.interval_ms=0"],
+                                   stdout=subprocess.DEVNULL, stderr=log)
+            c.check(wait_for_line(log_path, "[pmm] stages:"), f"{name}: appliance did not start")
+            if signals == 1:
+                app.send_signal(signal.SIGTERM if name == "sigterm" else signal.SIGINT)
+            else:
+                # Two signals for certain before the first is handled: stopped, both kinds pending.
+                app.send_signal(signal.SIGSTOP)
+                app.send_signal(signal.SIGINT)
+                app.send_signal(signal.SIGTERM)
+                app.send_signal(signal.SIGCONT)
+            try:
+                rc = app.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                app.kill()
+                rc = None
+        text = open(log_path).read()
+        c.check(rc == want, f"{name}: exit status {rc}, expected {want}")
+        if want == 0:
+            c.check("stopping (signal): draining rings" in text and "drained" in text, f"{name}: no drain in the log")
 
 c.exit()
