@@ -457,6 +457,7 @@ class AfPacketBackend final : public Backend {
  public:
   std::string name() const override { return "afpacket"; }
   std::string describe() const override { return rings_io_.setup() + "; " + rings_io_.figures(); }
+  std::string device_status() const override { return rings_io_.figures(); }
   pipe::PacketSource& source() override { return rings_io_; }
   pipe::PacketSink& sink() override { return rings_io_; }
   pipe::RingFactory& rings() override { return rings_; }

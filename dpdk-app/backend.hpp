@@ -19,6 +19,8 @@ class Backend {
   virtual std::string name() const = 0;  // "dpdk", "afpacket", "portable"
   // One line for the operator: devices, addresses, cores.
   virtual std::string describe() const = 0;
+  // The device's own counters (NIC or kernel ring drops, errors), for the final report; "" if none.
+  virtual std::string device_status() const { return {}; }
 
   virtual pipe::PacketSource& source() = 0;
   virtual pipe::PacketSink& sink() = 0;

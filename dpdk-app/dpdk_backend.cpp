@@ -206,14 +206,15 @@ std::string DpdkBackend::setup_port(const pipe::PipelineConfig& config) {
     return "config: pipeline.pool_packets: the dpdk backend needs at least " + std::to_string(plan_.rx_required) +
            " mbufs (" + std::to_string(rxd) + " RX descriptors + " + std::to_string(config.ring_size - 1) +
            " in the RX ring + 2 x burst " + std::to_string(config.burst) + " + " +
-           std::to_string(config.cores.size() + 1) + " lcore caches of up to " + std::to_string(cache_slack(plan_.cache)) +
-           "), got " + std::to_string(config.pool_packets);
+           std::to_string(config.cores.size() + 1) + " lcore caches of up to " +
+           std::to_string(cache_slack(plan_.cache)) + "), got " + std::to_string(config.pool_packets);
 
   const auto make_pool = [&](const std::string& pool_name, uint32_t n, uint32_t cache, uint16_t room) {
     rte_mempool* mp = rte_pktmbuf_pool_create(pool_name.c_str(), n, cache, 0, room, socket_);
     if (mp == nullptr && rte_errno == ENOMEM) {  // --no-huge has memory on socket 0 only
       mp = rte_pktmbuf_pool_create(pool_name.c_str(), n, cache, 0, room, SOCKET_ID_ANY);
-      if (mp != nullptr) notes_.push_back(pool_name + ": no memory on socket " + std::to_string(socket_) + ", allocated elsewhere");
+      if (mp != nullptr)
+        notes_.push_back(pool_name + ": no memory on socket " + std::to_string(socket_) + ", allocated elsewhere");
     }
     return mp;
   };
@@ -228,7 +229,8 @@ std::string DpdkBackend::setup_port(const pipe::PipelineConfig& config) {
     return "dpdk: rte_pktmbuf_pool_create(TX, " + std::to_string(plan_.tx_pool) + " mbufs, socket " +
            std::to_string(socket_) + "): " + rte_strerror(rte_errno) + " (raise EAL -m in dpdk.eal)";
 
-  if (const int rc = rte_eth_rx_queue_setup(port_, kQueue, rxd, static_cast<unsigned>(socket_), nullptr, rx_pool_); rc != 0)
+  if (const int rc = rte_eth_rx_queue_setup(port_, kQueue, rxd, static_cast<unsigned>(socket_), nullptr, rx_pool_);
+      rc != 0)
     return "dpdk: rte_eth_rx_queue_setup(" + where + ", " + std::to_string(rxd) + " descriptors): " + errno_text(rc);
   if (const int rc = rte_eth_tx_queue_setup(port_, kQueue, txd, static_cast<unsigned>(socket_), nullptr); rc != 0)
     return "dpdk: rte_eth_tx_queue_setup(" + where + ", " + std::to_string(txd) + " descriptors): " + errno_text(rc);
@@ -268,8 +270,8 @@ int DpdkBackend::run_core(void* arg) {
 
 void DpdkBackend::launch(pipe::Pipeline& p) {
   if (p.core_count() != lcores_.size())
-    throw std::logic_error("dpdk: the pipeline has " + std::to_string(p.core_count()) + " cores, the backend was made for " +
-                           std::to_string(lcores_.size()));
+    throw std::logic_error("dpdk: the pipeline has " + std::to_string(p.core_count()) +
+                           " cores, the backend was made for " + std::to_string(lcores_.size()));
   launches_.assign(p.core_count(), CoreLaunch{});
   for (size_t i = 0; i < p.core_count(); ++i) {
     launches_[i] = CoreLaunch{&p.core_stages(i), &p.control()};
@@ -326,9 +328,13 @@ std::string DpdkBackend::describe() const {
                   std::to_string(socket_) + ") mac " + mac_text_;
   rte_eth_link link{};
   if (rte_eth_link_get_nowait(port_, &link) == 0) {
-    if (link.link_status == 0) d += ", link down";
-    else if (link.link_speed == RTE_ETH_SPEED_NUM_NONE || link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN) d += ", link up";
-    else d += ", link up " + std::to_string(link.link_speed) + " Mbps " + (link.link_duplex != 0 ? "full" : "half") + " duplex";
+    if (link.link_status == 0)
+      d += ", link down";
+    else if (link.link_speed == RTE_ETH_SPEED_NUM_NONE || link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN)
+      d += ", link up";
+    else
+      d += ", link up " + std::to_string(link.link_speed) + " Mbps " + (link.link_duplex != 0 ? "full" : "half") +
+           " duplex";
   }
   d += "; rx " + std::to_string(plan_.rx_descriptors) + " desc, tx " + std::to_string(plan_.tx_descriptors) +
        " desc; mbufs rx " + std::to_string(rx_pool_->size) + " (needs >= " + std::to_string(plan_.rx_required) +

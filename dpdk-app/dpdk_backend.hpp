@@ -4,6 +4,7 @@
 // class directly for the device figures; the appliance sees it as a Backend.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,7 +22,7 @@ namespace pmm::app::dpdk {
 // The port's counters (rte_eth_stats) and ours, read by the control thread while the cores run.
 struct DeviceStats {
   uint64_t ipackets = 0, ibytes = 0, imissed = 0, ierrors = 0, rx_nombuf = 0, opackets = 0, oerrors = 0;
-  uint64_t rx_multi_segment = 0;                                    // freed: scatter is not configured
+  uint64_t rx_multi_segment = 0;  // freed: scatter is not configured
   uint64_t tx_no_route = 0, tx_no_mbuf = 0, tx_too_long = 0, tx_refused = 0;
   uint32_t rx_pool_size = 0, rx_pool_available = 0, tx_pool_size = 0, tx_pool_available = 0;
 };
@@ -60,7 +61,7 @@ class DpdkBackend final : public Backend {
 
   DeviceStats device_stats() const;
   // For the status line: "nic rx N missed N err N nombuf N tx N err N | pool free/size".
-  std::string device_status() const;
+  std::string device_status() const override;
 
   uint16_t port() const noexcept { return port_; }
   // EAL lcore that runs configured core i.
@@ -92,8 +93,8 @@ class DpdkBackend final : public Backend {
   rte_mempool* rx_pool_ = nullptr;
   rte_mempool* tx_pool_ = nullptr;
   PoolPlan plan_;
-  std::vector<int> core_cpus_;   // configured CPU per core
-  std::vector<unsigned> lcores_; // EAL lcore per core
+  std::vector<int> core_cpus_;    // configured CPU per core
+  std::vector<unsigned> lcores_;  // EAL lcore per core
   std::vector<std::string> notes_;
   std::unique_ptr<DpdkPacketSource> source_;
   std::unique_ptr<DpdkPacketSink> sink_;

@@ -56,11 +56,14 @@ class Eal {
   static bool running() noexcept { return state().load() == kRunning; }
 
   // rte_eal_cleanup: every worker lcore must have returned (rte_eal_mp_wait_lcore) and every DPDK object
-  // the process still uses is gone with it.
+  // the process still uses is gone with it. The runtime directory (/var/run/dpdk/<file-prefix>) is
+  // removed when EAL left it empty (--no-shconf); with shared files in it, it stays, as DPDK leaves it.
   static void stop() noexcept {
     if (state().load() != kRunning) return;
     state().store(kStopped);
+    const std::string runtime_dir = rte_eal_get_runtime_dir();
     rte_eal_cleanup();
+    ::rmdir(runtime_dir.c_str());  // fails harmlessly when not empty
   }
 
  private:
@@ -76,7 +79,8 @@ class Eal {
   }
   static std::string hint(int e) {
     switch (e) {
-      case EINVAL: return " (an argument in dpdk.eal is not valid: EAL's message above names it)";
+      case EINVAL:
+        return " (an argument in dpdk.eal is not valid: EAL's message above names it)";
       case EACCES:
         return " (no hugepages, or not permitted: as root either reserve hugepages or put \"--no-huge\", \"-m\", "
                "\"512\" in dpdk.eal; otherwise run as root)";
@@ -85,8 +89,10 @@ class Eal {
       case EAGAIN:
         return " (no memory for EAL: without hugepages put \"--no-huge\", \"-m\", \"512\" in dpdk.eal; a second "
                "process needs its own --file-prefix)";
-      case EALREADY: return " (EAL already started in this process)";
-      default: return "";
+      case EALREADY:
+        return " (EAL already started in this process)";
+      default:
+        return "";
     }
   }
 };

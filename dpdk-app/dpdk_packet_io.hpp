@@ -61,7 +61,9 @@ class DpdkPacketSource final : public pipe::PacketSource {
     return kept;
   }
   // Parse core.
-  void release(const pipe::RxPacket* packets, uint32_t n) noexcept override { free_handles(packets, n, release_scratch_); }
+  void release(const pipe::RxPacket* packets, uint32_t n) noexcept override {
+    free_handles(packets, n, release_scratch_);
+  }
   // RX core.
   void drop(const pipe::RxPacket* packets, uint32_t n) noexcept override { free_handles(packets, n, drop_scratch_); }
 
@@ -72,7 +74,8 @@ class DpdkPacketSource final : public pipe::PacketSource {
   static void free_handles(const pipe::RxPacket* packets, uint32_t n, std::vector<rte_mbuf*>& scratch) noexcept {
     while (n != 0) {
       const uint32_t k = std::min<uint32_t>(n, static_cast<uint32_t>(scratch.size()));
-      for (uint32_t i = 0; i < k; ++i) scratch[i] = reinterpret_cast<rte_mbuf*>(static_cast<uintptr_t>(packets[i].handle));
+      for (uint32_t i = 0; i < k; ++i)
+        scratch[i] = reinterpret_cast<rte_mbuf*>(static_cast<uintptr_t>(packets[i].handle));
       rte_pktmbuf_free_bulk(scratch.data(), k);
       packets += k;
       n -= k;
@@ -143,8 +146,8 @@ class DpdkPacketSink final : public pipe::PacketSink {
         counters_.no_mbuf.add();
         continue;
       }
-      const size_t len = net::build_udp_frame(mbuf_data(m), rte_pktmbuf_tailroom(m), routes_[dest].address,
-                                              e.payload, e.length, ip_id_++);
+      const size_t len = net::build_udp_frame(mbuf_data(m), rte_pktmbuf_tailroom(m), routes_[dest].address, e.payload,
+                                              e.length, ip_id_++);
       if (len == 0) {
         rte_pktmbuf_free(m);
         counters_.too_long.add();

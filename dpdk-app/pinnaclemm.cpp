@@ -146,7 +146,12 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  backend->launch(*pipeline);
+  try {
+    backend->launch(*pipeline);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "[pmm] error: starting the cores: %s\n", e.what());
+    return 1;
+  }
 
   // Control loop (this thread is not a pipeline core): status line, stop conditions.
   using clock_t_ = std::chrono::steady_clock;
@@ -180,7 +185,12 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "[pmm] stopping (%s): draining rings\n", reason);
   const bool clean = pipeline->drain_and_stop(2000);
-  backend->join();
+  try {
+    backend->join();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "[pmm] error: stopping the cores: %s\n", e.what());
+  }
+  if (const std::string d = backend->device_status(); !d.empty()) std::fprintf(stderr, "[pmm] device: %s\n", d.c_str());
   const pmm::pipe::PipelineSnapshot final_snap = pipeline->snapshot();
   std::fprintf(stderr, "[pmm] %s; final: %s\n", clean ? "drained" : "drain deadline passed (rings not empty)",
                pipeline->status_line(final_snap, previous, 1.0).c_str());

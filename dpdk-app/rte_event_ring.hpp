@@ -48,7 +48,8 @@ class RteEventRing final : public pipe::RawRing {
     const unsigned esize = kUnit != 0 ? kUnit : record_size_;
     const uint64_t elements = uint64_t{capacity} * kPerRecord;
     if (elements > RTE_RING_SZ_MASK)
-      throw std::runtime_error("dpdk: ring " + name + ": " + std::to_string(capacity) + " records is too many for rte_ring");
+      throw std::runtime_error("dpdk: ring " + name + ": " + std::to_string(capacity) +
+                               " records is too many for rte_ring");
     const auto count = static_cast<unsigned>(elements);
     ring_ = rte_ring_create_elem(name.c_str(), esize, count, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (ring_ == nullptr && rte_errno == ENOMEM && socket != SOCKET_ID_ANY)  // e.g. --no-huge: socket 0 only
@@ -112,11 +113,16 @@ class RteRingFactory final : public pipe::RingFactory {
     const std::string unique = name.substr(0, 16) + "_" + std::to_string(next_id()++);
     const auto size = static_cast<unsigned>(record_size);
     switch (record_size) {
-      case sizeof(pipe::RxPacket): return std::make_unique<RteEventRing<sizeof(pipe::RxPacket)>>(unique, size, capacity, socket);
-      case sizeof(pipe::MdEvent): return std::make_unique<RteEventRing<sizeof(pipe::MdEvent)>>(unique, size, capacity, socket);
-      case sizeof(pipe::TopEvent): return std::make_unique<RteEventRing<sizeof(pipe::TopEvent)>>(unique, size, capacity, socket);
-      case sizeof(pipe::TxEvent): return std::make_unique<RteEventRing<sizeof(pipe::TxEvent)>>(unique, size, capacity, socket);
-      default: return std::make_unique<RteEventRing<0>>(unique, size, capacity, socket);
+      case sizeof(pipe::RxPacket):
+        return std::make_unique<RteEventRing<sizeof(pipe::RxPacket)>>(unique, size, capacity, socket);
+      case sizeof(pipe::MdEvent):
+        return std::make_unique<RteEventRing<sizeof(pipe::MdEvent)>>(unique, size, capacity, socket);
+      case sizeof(pipe::TopEvent):
+        return std::make_unique<RteEventRing<sizeof(pipe::TopEvent)>>(unique, size, capacity, socket);
+      case sizeof(pipe::TxEvent):
+        return std::make_unique<RteEventRing<sizeof(pipe::TxEvent)>>(unique, size, capacity, socket);
+      default:
+        return std::make_unique<RteEventRing<0>>(unique, size, capacity, socket);
     }
   }
 

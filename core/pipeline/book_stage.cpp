@@ -43,12 +43,30 @@ BookStage::BookStage(const BookStageConfig& config, EventRing<MdEvent>& in, Even
 }
 
 uint32_t BookStage::run_once() noexcept {
-  if (!flush()) {
-    counters_.ring_full.add();
-    return 0;
+  // The parse stage can hand over a whole receive burst's messages in one step (32 packets of up to
+  // 64 messages), so one burst per visit would let a backlog sit in the ring while the core visits the
+  // other stages: keep going while full bursts come, up to kMaxBurstsPerStep.
+  uint32_t total = 0;
+  for (uint32_t round = 0; round < kMaxBurstsPerStep; ++round) {
+    if (!flush()) {
+      counters_.ring_full.add();
+      break;
+    }
+    const uint32_t n = in_.pop_burst(events_.data(), burst_);
+    if (n == 0) break;
+    apply_burst(n);
+    total += n;
+    if (n < burst_) break;
   }
-  const uint32_t n = in_.pop_burst(events_.data(), burst_);
-  if (n == 0) return 0;
+  if (total != 0) {
+    counters_.live_orders.set(builder_.books().live_orders());
+    const book::BookStats& bs = builder_.books().stats();
+    counters_.capacity_rejects.set(bs.order_capacity_exceeded + bs.level_capacity_exceeded);
+  }
+  return total;
+}
+
+void BookStage::apply_burst(uint32_t n) noexcept {
   counters_.bursts.add();
   // Messages go to the books in runs (the batch path prefetches across a run); a control event ends a run.
   uint32_t run_start = 0;
@@ -69,11 +87,7 @@ uint32_t BookStage::run_once() noexcept {
   }
   counters_.messages.add(messages);
   counters_.last_sequence.set(events_[n - 1].sequence);
-  counters_.live_orders.set(builder_.books().live_orders());
-  const book::BookStats& bs = builder_.books().stats();
-  counters_.capacity_rejects.set(bs.order_capacity_exceeded + bs.level_capacity_exceeded);
   flush();
-  return n;
 }
 
 void BookStage::apply_run(uint32_t from, uint32_t to) noexcept {

@@ -70,6 +70,8 @@ class BookStage final : public Stage {
   const BookBuilder& builder() const noexcept { return builder_; }
 
  private:
+  static constexpr uint32_t kMaxBurstsPerStep = 16;
+  void apply_burst(uint32_t n) noexcept;
   void apply_run(uint32_t from, uint32_t to) noexcept;
   void on_control(const MdEvent& e) noexcept;
   void emit_tops(uint64_t rx_tsc, uint64_t sequence) noexcept;

@@ -27,8 +27,25 @@ class QuoteStage final : public Stage {
   std::string_view name() const noexcept override { return "quote"; }
 
   uint32_t run_once() noexcept override {
-    const uint32_t n = in_.pop_burst(events_.data(), burst_);
-    if (n == 0) return 0;
+    // Like the book stage: drain full bursts (up to a bound) so a backlog does not wait a loop.
+    uint32_t total = 0;
+    for (uint32_t round = 0; round < kMaxBurstsPerStep; ++round) {
+      const uint32_t n = in_.pop_burst(events_.data(), burst_);
+      if (n == 0) break;
+      consume(n);
+      total += n;
+      if (n < burst_) break;
+    }
+    return total;
+  }
+
+  const QuoteCounters& counters() const noexcept { return counters_; }
+  const LatencyHistogram& latency() const noexcept { return latency_; }  // RX -> top seen by quoting
+
+ private:
+  static constexpr uint32_t kMaxBurstsPerStep = 16;
+
+  void consume(uint32_t n) noexcept {
     const uint64_t now = read_tsc();
     uint64_t tops = 0;
     for (uint32_t i = 0; i < n; ++i) {
@@ -44,13 +61,8 @@ class QuoteStage final : public Stage {
       }
     }
     counters_.top_events.add(tops);
-    return n;
   }
 
-  const QuoteCounters& counters() const noexcept { return counters_; }
-  const LatencyHistogram& latency() const noexcept { return latency_; }  // RX -> top seen by quoting
-
- private:
   EventRing<TopEvent>& in_;
   const uint32_t burst_;
   TscClock clock_;

@@ -88,10 +88,12 @@ inline bool take_day_flags(int& argc, char** argv) {
   return true;
 }
 
-inline PacketDay make_packet_day(const gen::DayConfig& config) {
+// packets: how messages are grouped (default: up to 64 per packet, 1400 bytes, as a busy publisher
+// sends them; a few per packet is closer to a feed at 1 M messages/s).
+inline PacketDay make_packet_day(const gen::DayConfig& config, const gen::PacketizerConfig& packets = {}) {
   PacketDay day;
   gen::ItchDayGenerator generator(config);
-  gen::FeedPacketizer packetizer(gen::PacketizerConfig{});
+  gen::FeedPacketizer packetizer(packets);
   // ~37 bytes per message with its block header, plus the packet headers.
   day.bytes.reserve(config.messages * 40);
   day.packets.reserve(config.messages / 30 + 16);

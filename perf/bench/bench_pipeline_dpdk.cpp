@@ -86,7 +86,8 @@ class Injector {
     while (from < to) {
       const auto k = static_cast<unsigned>(std::min<size_t>(32, to - from));
       if (rte_pktmbuf_alloc_bulk(pool_, m, k) != 0) continue;
-      for (unsigned j = 0; j < k; ++j) fill(m[j], f.bytes.data() + f.frames[from + j].offset, f.frames[from + j].length);
+      for (unsigned j = 0; j < k; ++j)
+        fill(m[j], f.bytes.data() + f.frames[from + j].offset, f.frames[from + j].length);
       enqueue(m, k);
       from += k;
     }
@@ -179,7 +180,9 @@ std::vector<std::string> default_lcores() {
   if (sched_getaffinity(0, sizeof set, &set) == 0)
     for (int c = 0; c < CPU_SETSIZE && cpus.size() < 2; ++c)
       if (CPU_ISSET(c, &set)) cpus.push_back(c);
-  if (cpus.size() < 2) return {"--lcores", "0@" + std::to_string(cpus.empty() ? 0 : cpus[0]) + ",1@" + std::to_string(cpus.empty() ? 0 : cpus[0])};
+  if (cpus.size() < 2)
+    return {"--lcores",
+            "0@" + std::to_string(cpus.empty() ? 0 : cpus[0]) + ",1@" + std::to_string(cpus.empty() ? 0 : cpus[0])};
   return {"-l", std::to_string(cpus[0]) + "," + std::to_string(cpus[1])};
 }
 
@@ -194,15 +197,24 @@ int main(int argc, char** argv) {
   CLI::App cli{"The pipeline on the DPDK backend over net_ring: ring hop, throughput, paced latency"};
   pmm::gen::DayConfig day{.seed = 1, .messages = 2'000'000, .symbols = 4000, .target_live_orders = 250'000};
   uint32_t inflight = 2048, paced_packets = 20'000, paced_rate = 20'000;
+  uint16_t packet_messages = 64;
+  uint32_t burst = 32;
   std::string lcores;
   cli.add_option("--messages", day.messages, "Messages in the generated day");
   cli.add_option("--symbols", day.symbols, "Symbols in the generated day");
   cli.add_option("--live-orders", day.target_live_orders, "Live orders the day hovers around");
   cli.add_option("--seed", day.seed, "Generator seed");
-  cli.add_option("--inflight", inflight, "Throughput run: injector pool size (packets in flight at most)")->check(CLI::Range(64u, 1u << 20));
-  cli.add_option("--paced-packets", paced_packets, "Paced run: packets injected one at a time")->check(CLI::Range(1u, 1u << 24));
+  cli.add_option("--inflight", inflight, "Throughput run: injector pool size (packets in flight at most)")
+      ->check(CLI::Range(64u, 1u << 20));
+  cli.add_option("--paced-packets", paced_packets, "Paced run: packets injected one at a time")
+      ->check(CLI::Range(1u, 1u << 24));
   cli.add_option("--paced-rate", paced_rate, "Paced run: packets per second")->check(CLI::Range(1u, 10'000'000u));
-  cli.add_option("--lcores", lcores, "EAL -l value: main lcore (injector), worker (all stages); default: the first two CPUs");
+  cli.add_option("--burst", burst, "pipeline.burst: packets per RX/parse step (latency against throughput)")
+      ->check(CLI::Range(1u, 512u));
+  cli.add_option("--packet-messages", packet_messages, "Messages per MoldUDP64 packet at most (64: a busy publisher)")
+      ->check(CLI::Range(1, 64));
+  cli.add_option("--lcores", lcores,
+                 "EAL -l value: main lcore (injector), worker (all stages); default: the first two CPUs");
   CLI11_PARSE(cli, argc, argv);
   if (const std::string bad = pmm::gen::validate(day); !bad.empty()) {
     std::fprintf(stderr, "day: %s\n", bad.c_str());
@@ -214,15 +226,20 @@ int main(int argc, char** argv) {
   }
 
   std::fprintf(stderr, "generating %" PRIu64 " messages, %u symbols...\n", day.messages, day.symbols);
-  const Frames frames = frame_day(pmm::bench::make_packet_day(day));
+  pmm::gen::PacketizerConfig packets;
+  packets.max_messages = packet_messages;
+  const Frames frames = frame_day(pmm::bench::make_packet_day(day, packets));
   const std::vector<uint8_t> eos = end_of_session_frame(frames.end_sequence);
 
   pmm::pipe::PipelineConfig c;
   c.backend = "dpdk";
   c.cores = {{-1, {"rx", "parse", "book", "quote", "tx"}}};
-  c.dpdk_eal = {"--no-huge", "-m", "1024", "--no-pci", "--file-prefix=pmm-bench-" + std::to_string(::getpid()),
+  c.burst = burst;
+  const std::string prefix = "--file-prefix=pmm-bench-" + std::to_string(::getpid());
+  c.dpdk_eal = {"--no-huge", "-m", "1024", "--no-pci", "--no-shconf", "--no-telemetry", prefix,
                 "--log-level=lib.eal:warning", "--vdev=net_ring0"};
-  for (const std::string& a : lcores.empty() ? default_lcores() : std::vector<std::string>{"-l", lcores}) c.dpdk_eal.push_back(a);
+  for (const std::string& a : lcores.empty() ? default_lcores() : std::vector<std::string>{"-l", lcores})
+    c.dpdk_eal.push_back(a);
   c.retrans_server = "";  // net_ring's RX and TX share one SP ring: the injector must be its only producer
   c.status_interval_ms = 0;
   std::string error;
@@ -233,10 +250,12 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "%s\n", backend->describe().c_str());
   rte_ring* rx_ring = rte_ring_lookup("ETH_RXTX0_net_ring0");
-  rte_mempool* pool = rte_pktmbuf_pool_create("bench_inject", inflight, 32, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  rte_mempool* pool =
+      rte_pktmbuf_pool_create("bench_inject", inflight, 32, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   if (rx_ring == nullptr || pool == nullptr) {
-    std::fprintf(stderr, "bench_pipeline_dpdk: %s\n", rx_ring == nullptr ? "net_ring0's ring ETH_RXTX0_net_ring0 not found"
-                                                                          : "cannot create the injector's mbuf pool");
+    std::fprintf(stderr, "bench_pipeline_dpdk: %s\n",
+                 rx_ring == nullptr ? "net_ring0's ring ETH_RXTX0_net_ring0 not found"
+                                    : "cannot create the injector's mbuf pool");
     return 1;
   }
   Injector injector(pool, rx_ring);
@@ -244,7 +263,8 @@ int main(int argc, char** argv) {
   const unsigned worker = backend->core_lcores().at(0);
 
   std::printf("day: %" PRIu64 " messages in %zu packets (%.1f MB of frames), %u symbols, seed %" PRIu64 "\n",
-              frames.messages, frames.frames.size(), static_cast<double>(frames.bytes.size()) / 1e6, day.symbols, day.seed);
+              frames.messages, frames.frames.size(), static_cast<double>(frames.bytes.size()) / 1e6, day.symbols,
+              day.seed);
   std::printf("lcores: main %u injects, worker %u runs rx parse book quote tx; TSC %.3f GHz\n", rte_get_main_lcore(),
               worker, clock.ticks_per_ns());
 
@@ -254,9 +274,10 @@ int main(int argc, char** argv) {
     const double rte_ns = burst_cost(*rte, 32, 2'000'000);
     const double spsc_ns = burst_cost(spsc, 32, 2'000'000);
     const double cross = one_way_ns(backend->rings(), worker, 200'000, clock);
-    std::printf("ring hop: rte_ring elem SP/SC %.2f ns/record, SpscRawRing %.2f ns/record (64 B records, bursts of 32, "
-                "one lcore); one record lcore %u -> %u one way %.0f ns (median round trip / 2)\n",
-                rte_ns, spsc_ns, rte_get_main_lcore(), worker, cross);
+    std::printf(
+        "ring hop: rte_ring elem SP/SC %.2f ns/record, SpscRawRing %.2f ns/record (64 B records, bursts of 32, "
+        "one lcore); one record lcore %u -> %u one way %.0f ns (median round trip / 2)\n",
+        rte_ns, spsc_ns, rte_get_main_lcore(), worker, cross);
   }
 
   {  // Throughput.
@@ -273,7 +294,8 @@ int main(int argc, char** argv) {
     p.drain_and_stop(2000);
     backend->join();
     const pmm::pipe::PipelineSnapshot s = p.snapshot();
-    std::printf("throughput: %" PRIu64 " messages in sequence (%" PRIu64 " for the books) in %.3f s: %.2f M msg/s, "
+    std::printf("throughput: %" PRIu64 " messages in sequence (%" PRIu64
+                " for the books) in %.3f s: %.2f M msg/s, "
                 "%.0f k pkt/s (gaps %" PRIu64 ", inflight <= %u packets)\n",
                 s.messages, s.applied, secs, static_cast<double>(s.messages) / secs / 1e6,
                 static_cast<double>(frames.frames.size()) / secs / 1e3, s.gaps, inflight);

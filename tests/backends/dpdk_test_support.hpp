@@ -39,10 +39,12 @@ inline std::vector<std::string> lcore_args() {
   return {"--lcores", "0@" + std::to_string(cpus[0]) + ",1@" + std::to_string(cpus[0])};
 }
 
-// No hugepages, no PCI scan, a file prefix of our own (tests run in parallel), quiet EAL.
+// No hugepages, no PCI scan, no shared runtime files or telemetry socket (nothing left in /var/run/dpdk), a
+// file prefix of our own, quiet EAL.
 inline std::vector<std::string> eal_args(const std::string& vdev) {
-  std::vector<std::string> a{"--no-huge", "-m", "512", "--no-pci", "--file-prefix=pmm-test-" + std::to_string(::getpid()),
-                             "--log-level=lib.eal:warning", "--vdev=" + vdev};
+  const std::string prefix = "--file-prefix=pmm-test-" + std::to_string(::getpid());
+  std::vector<std::string> a{"--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--no-telemetry",
+                             prefix, "--log-level=lib.eal:warning", "--vdev=" + vdev};
   for (std::string& s : lcore_args()) a.push_back(std::move(s));
   return a;
 }

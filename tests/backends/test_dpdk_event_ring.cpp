@@ -29,7 +29,8 @@ using app::dpdk::RteRingFactory;
 bool eal_up() {
   static const bool up = [] {
     if (::geteuid() != 0) return false;
-    std::vector<std::string> args{"--no-huge", "-m", "256", "--no-pci", "--file-prefix=pmm-ring-" + std::to_string(::getpid()),
+    const std::string prefix = "--file-prefix=pmm-ring-" + std::to_string(::getpid());
+    std::vector<std::string> args{"--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--no-telemetry", prefix,
                                   "--log-level=lib.eal:warning"};
     for (std::string& a : lcore_args()) args.push_back(std::move(a));  // main + one worker lcore
     const std::string e = Eal::start("test_dpdk_event_ring", args);
@@ -38,6 +39,13 @@ bool eal_up() {
   }();
   return up;
 }
+
+// EAL stops after the last test (its runtime directory goes with it).
+class EalTeardown : public ::testing::Environment {
+ public:
+  void TearDown() override { Eal::stop(); }
+};
+[[maybe_unused]] ::testing::Environment* const kEalTeardown = ::testing::AddGlobalTestEnvironment(new EalTeardown);
 
 // A record whose every byte depends on its sequence number, so a torn or shifted copy shows.
 template <class T>

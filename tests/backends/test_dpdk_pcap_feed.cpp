@@ -35,7 +35,8 @@ TEST(DpdkBackend, PcapDayThroughPipelineMatchesBookBuilder) {
   {
     pipe::Pipeline p(c, backend->source(), backend->sink(), backend->rings(), clock,
                      [&](int cpu) { backend->before_core(cpu); });
-    r = run_pipeline(*backend, p, [&] { return p.end_of_session(); }, std::chrono::seconds(120));
+    r = run_pipeline(
+        *backend, p, [&] { return p.end_of_session(); }, std::chrono::seconds(120));
   }
   std::remove(capture.c_str());
 

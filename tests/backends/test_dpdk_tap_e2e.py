@@ -85,7 +85,7 @@ c = Checks()
 
 def run_case(name, tmp, extra_sim=()):
     log_path = os.path.join(tmp, f"{name}.log")
-    eal = ["--no-huge", "-m", "512", "--no-pci", f"--file-prefix=pmm-e2e-{pid}-{name}", *LCORES,
+    eal = ["--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--no-telemetry", f"--file-prefix=pmm-e2e-{pid}-{name}", *LCORES,
            "--log-level=lib.eal:warning", f"--vdev=net_tap0,iface={TAP},mac={APP_MAC}"]
     with open(log_path, "w") as log:
         # Stopped by SIGINT once the simulator is done: the tap goes with the appliance, and the simulator

@@ -84,7 +84,8 @@ TEST(DpdkBackend, CaptureHolesAreRequestedInFramesTheBackendBuilds) {
   c.retry_ms = 5;
   c.max_retries = 2;
   const ReferenceBooks expected = reference_books(day, c.books, [&](uint64_t s) {
-    return std::any_of(holes.begin(), holes.end(), [s](const Hole& h) { return s >= h.first && s < h.first + h.count; });
+    return std::any_of(holes.begin(), holes.end(),
+                       [s](const Hole& h) { return s >= h.first && s < h.first + h.count; });
   });
 
   std::unique_ptr<app::dpdk::DpdkBackend> backend = app::dpdk::DpdkBackend::create(c, error);
@@ -97,7 +98,8 @@ TEST(DpdkBackend, CaptureHolesAreRequestedInFramesTheBackendBuilds) {
   {
     pipe::Pipeline p(c, backend->source(), backend->sink(), backend->rings(), clock,
                      [&](int cpu) { backend->before_core(cpu); });
-    r = run_pipeline(*backend, p, [&] { return p.end_of_session(); }, std::chrono::seconds(120));
+    r = run_pipeline(
+        *backend, p, [&] { return p.end_of_session(); }, std::chrono::seconds(120));
   }
   const app::dpdk::DeviceStats after = backend->device_stats();
   backend.reset();  // closes net_pcap: tx_pcap is complete
