@@ -129,7 +129,6 @@ struct alignas(64) RxRingCounters {
   pipe::RelaxedCounter losing;          // RX core: frames flagged TP_STATUS_LOSING (kernel drops not yet read)
   pipe::RelaxedCounter truncated;       // RX core: tp_snaplen < tp_len (the frame size is too small)
   pipe::RelaxedCounter checksum_cleared;// RX core: TP_STATUS_CSUMNOTREADY frames whose UDP checksum was zeroed
-  pipe::RelaxedCounter dropped;         // RX core: handed back unprocessed (the parse ring was full)
 };
 struct alignas(64) RxReleaseCounters {
   pipe::RelaxedCounter released;        // parse core
@@ -195,10 +194,6 @@ class PacketRings final : public pipe::PacketSource, public pipe::PacketSink {
     give_back(packets, n);
     release_counters_.released.add(n);
   }
-  void drop(const pipe::RxPacket* packets, uint32_t n) noexcept override {
-    give_back(packets, n);
-    rx_counters_.dropped.add(n);
-  }
 
   uint32_t send_burst(const pipe::TxEvent* datagrams, uint32_t n) noexcept override {
     uint32_t sent = 0;
@@ -249,11 +244,11 @@ class PacketRings final : public pipe::PacketSource, public pipe::PacketSink {
     char buf[512];
     std::snprintf(buf, sizeof buf,
                   "rx: %llu frames (kernel saw %llu, dropped %llu: ring full), %llu out in the pipeline, %llu flagged "
-                  "losing, %llu truncated, %llu checksums left to offload, %llu dropped at the parse ring; "
+                  "losing, %llu truncated, %llu checksums left to offload; "
                   "tx: %llu frames in %llu kicks (%llu failed), %llu not sent (ring full), %llu unroutable",
                   ull(rx_counters_.frames.get()), ull(kernel_packets_), ull(kernel_drops_), ull(out_in_pipeline()),
                   ull(rx_counters_.losing.get()), ull(rx_counters_.truncated.get()), ull(rx_counters_.checksum_cleared.get()),
-                  ull(rx_counters_.dropped.get()), ull(tx_counters_.frames.get()), ull(tx_counters_.kicks.get()),
+                  ull(tx_counters_.frames.get()), ull(tx_counters_.kicks.get()),
                   ull(tx_counters_.kick_errors.get()), ull(tx_counters_.ring_full.get()),
                   ull(tx_counters_.unroutable.get()));
     return buf;
@@ -265,7 +260,7 @@ class PacketRings final : public pipe::PacketSource, public pipe::PacketSink {
   static unsigned long long ull(uint64_t v) noexcept { return v; }
   // A moment's snapshot from three counters on two cores: clamped, it may lag by a burst.
   uint64_t out_in_pipeline() const noexcept {
-    const uint64_t back = release_counters_.released.get() + rx_counters_.dropped.get();
+    const uint64_t back = release_counters_.released.get();
     const uint64_t out = rx_counters_.frames.get();
     return out > back ? out - back : 0;
   }

@@ -29,7 +29,7 @@ struct alignas(64) RxCounters {
 class DpdkPacketSource final : public pipe::PacketSource {
  public:
   DpdkPacketSource(uint16_t port, uint16_t queue, uint32_t burst)
-      : port_(port), queue_(queue), rx_(burst), release_scratch_(burst), drop_scratch_(burst) {
+      : port_(port), queue_(queue), rx_(burst), release_scratch_(burst) {
     assert(burst > 0 && burst <= UINT16_MAX);
   }
 
@@ -64,13 +64,10 @@ class DpdkPacketSource final : public pipe::PacketSource {
   void release(const pipe::RxPacket* packets, uint32_t n) noexcept override {
     free_handles(packets, n, release_scratch_);
   }
-  // RX core.
-  void drop(const pipe::RxPacket* packets, uint32_t n) noexcept override { free_handles(packets, n, drop_scratch_); }
 
   const RxCounters& counters() const noexcept { return counters_; }
 
  private:
-  // Each caller has its own scratch array: release and drop may run on different cores at once.
   static void free_handles(const pipe::RxPacket* packets, uint32_t n, std::vector<rte_mbuf*>& scratch) noexcept {
     while (n != 0) {
       const uint32_t k = std::min<uint32_t>(n, static_cast<uint32_t>(scratch.size()));
@@ -86,7 +83,6 @@ class DpdkPacketSource final : public pipe::PacketSource {
   const uint16_t queue_;
   std::vector<rte_mbuf*> rx_;
   std::vector<rte_mbuf*> release_scratch_;
-  std::vector<rte_mbuf*> drop_scratch_;
   RxCounters counters_;
 };
 

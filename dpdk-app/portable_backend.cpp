@@ -133,9 +133,6 @@ class UdpSockets final : public pipe::PacketSource, public pipe::PacketSink {
       (void)ok;
     }
   }
-  void drop(const pipe::RxPacket* packets, uint32_t n) noexcept override {
-    for (uint32_t i = 0; i < n; ++i) stash_.push_back(static_cast<uint32_t>(packets[i].handle));
-  }
 
   uint32_t send_burst(const pipe::TxEvent* d, uint32_t n) noexcept override {
     uint32_t sent = 0;

@@ -15,8 +15,6 @@ class PacketSource {
   virtual uint32_t receive_burst(RxPacket* out, uint32_t max) noexcept = 0;
   // Parse core only (may be another core than RX): hands packets back once copied out.
   virtual void release(const RxPacket* packets, uint32_t n) noexcept = 0;
-  // RX core only: hands back packets it could not pass on (the parse ring was full).
-  virtual void drop(const RxPacket* packets, uint32_t n) noexcept = 0;
 };
 
 class PacketSink {

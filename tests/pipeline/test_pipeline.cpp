@@ -72,7 +72,6 @@ class MemoryNetwork final : public pipe::PacketSource, public pipe::PacketSink {
     std::lock_guard<std::mutex> g(m_);
     for (uint32_t i = 0; i < n; ++i) ++released_[p[i].handle];
   }
-  void drop(const pipe::RxPacket* p, uint32_t n) noexcept override { release(p, n); }
 
   // Answers each MoldUDP64 request from the history of feed packets, as the exchange does.
   uint32_t send_burst(const pipe::TxEvent* d, uint32_t n) noexcept override {
