@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <bit>
+#include <cstdio>
+#include <memory>
 #include <vector>
 
 #include "core/huge_buffer.hpp"

@@ -58,6 +58,7 @@ uint32_t BookStage::run_once() noexcept {
     total += n;
     if (n < burst_) break;
   }
+  publish_idle(staged_ == flushed_);
   if (total != 0) {
     counters_.live_orders.set(builder_.books().live_orders());
     const book::BookStats& bs = builder_.books().stats();

@@ -60,7 +60,6 @@ class BookStage final : public Stage {
 
   std::string_view name() const noexcept override { return "book"; }
   uint32_t run_once() noexcept override;
-  bool idle() const noexcept override { return staged_ == flushed_; }
 
   const BookCounters& counters() const noexcept { return counters_; }
   const LatencyHistogram& latency() const noexcept { return latency_; }  // RX -> applied to the book

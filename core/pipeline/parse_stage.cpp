@@ -13,6 +13,12 @@ ParseStage::ParseStage(const ParseConfig& config, PacketSource& source, EventRin
 }
 
 uint32_t ParseStage::run_once() noexcept {
+  const uint32_t done = step();
+  publish_idle(staged_ == flushed_ && !sequencer_.has_output());
+  return done;
+}
+
+uint32_t ParseStage::step() noexcept {
   // Back-pressure first: what is staged must reach the book ring before anything new is taken.
   if (!flush()) {
     counters_.ring_full.add();

@@ -56,7 +56,6 @@ class ParseStage final : public Stage {
 
   std::string_view name() const noexcept override { return "parse"; }
   uint32_t run_once() noexcept override;
-  bool idle() const noexcept override { return staged_ == flushed_ && !sequencer_.has_output(); }
 
   const ParseCounters& counters() const noexcept { return counters_; }
   const LatencyHistogram& latency() const noexcept { return latency_; }  // RX -> parsed, per packet
@@ -65,6 +64,7 @@ class ParseStage final : public Stage {
   const std::array<uint64_t, net::kFrameErrorCount>& frame_errors() const noexcept { return frame_errors_; }
 
  private:
+  uint32_t step() noexcept;
   void handle(const RxPacket& p) noexcept;
   void handle_mold(const uint8_t* payload, size_t len, uint64_t rx_tsc, bool retransmission) noexcept;
   bool flush() noexcept;  // true when everything staged is in the ring

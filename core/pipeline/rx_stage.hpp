@@ -34,8 +34,10 @@ class RxStage final : public Stage {
   uint32_t run_once() noexcept override {
     if (pending_ != 0 && !push_pending()) {
       counters_.ring_full.add();
+      publish_idle(false);
       return 0;
     }
+    publish_idle(true);  // nothing pending past this point until a new burst is taken
     if (!control_.running()) return 0;  // draining: take nothing new in
     const uint32_t n = source_.receive_burst(packets_.data(), burst_);
     if (n == 0) return 0;
@@ -46,11 +48,10 @@ class RxStage final : public Stage {
     counters_.bytes.add(bytes);
     first_pending_ = 0;
     pending_ = n;
-    push_pending();
+    publish_idle(push_pending());
     return n;
   }
 
-  bool idle() const noexcept override { return pending_ == 0; }
 
   const RxCounters& counters() const noexcept { return counters_; }
 

@@ -15,8 +15,16 @@ class Stage {
   virtual std::string_view name() const noexcept = 0;
   // One burst; returns the number of items handled (0: nothing to do).
   virtual uint32_t run_once() noexcept = 0;
-  // Nothing staged inside the stage (records waiting for ring space). Rings are checked separately.
-  virtual bool idle() const noexcept { return true; }
+  // Any thread: nothing was left staged inside the stage (records waiting for ring space) when its
+  // last step ended. Rings are checked separately. A flag the stage publishes, so the control thread
+  // never reads the stage's own state while its core changes it.
+  bool idle() const noexcept { return idle_.load(std::memory_order_acquire); }
+
+ protected:
+  void publish_idle(bool idle) noexcept { idle_.store(idle, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> idle_{true};
 };
 
 // Shared by the cores of one pipeline and the thread that controls it.

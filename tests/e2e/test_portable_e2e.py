@@ -14,54 +14,19 @@ import subprocess
 import struct
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import Checks, base_port, finish_appliance, reference, run_sim, start_appliance, wait_for_line
+from e2e_common import (DAY, FEED_SETTINGS, SESSION, Checks, base_port, expect_books, portable_args, reference, run_portable,
+                        wait_for_line)
 
 APP, SIM, GEN, REPLAY = sys.argv[1:5]
-DAY = ["--seed", "11", "--messages", "300000", "--symbols", "500", "--live-orders", "50000"]
 c = Checks()
 port = base_port()
-SESSION = b"PMMSIM0001"
-
-
-def appliance_args(p):
-    return ["--backend", "portable", "--set", f"feed.port={p}", "--set", f"retransmission.port={p + 1}",
-            "--set", f"orders.port={p + 2}", "--set", f"retransmission.server=127.0.0.1:{p + 10}",
-            "--set", "books.max_locates=1024", "--set", "feed.session=PMMSIM0001"]
-
-
-def sim_args(p, *extra):
-    return [*DAY, "--feed-dest", f"127.0.0.1:{p}", "--retrans-listen", f"127.0.0.1:{p + 10}", "--rate", "400000",
-            "--linger-ms", "3000", "--heartbeat-ms", "100", *extra]
 
 
 def run_case(name, p, tmp, extra_sim=(), during=None):
-    log_path = os.path.join(tmp, f"{name}.log")
-    with open(log_path, "w") as log:
-        app = start_appliance(APP, appliance_args(p), log)
-        c.check(wait_for_line(log_path, "[pmm] stages:"), f"{name}: appliance did not start")
-        injector = threading.Thread(target=during, args=(p,)) if during else None
-        if injector:
-            injector.start()
-        rc_sim, sim = run_sim(SIM, sim_args(p, *extra_sim), log)
-        if injector:
-            injector.join()
-        rc_app, summary = finish_appliance(app)
-    c.check(rc_sim == 0 and sim is not None, f"{name}: exchange-sim exited {rc_sim}")
-    c.check(rc_app == 0 and summary is not None, f"{name}: pinnaclemm exited {rc_app}; log {open(log_path).read()[-2000:]}")
-    return sim or {}, summary or {}
-
-
-def expect_books(name, summary, ref):
-    c.check(summary.get("digest") == ref["digest"], f"{name}: digest {summary.get('digest')} != replay {ref['digest']}")
-    c.check(summary.get("messages") == ref["messages"], f"{name}: {summary.get('messages')} messages, replay {ref['messages']}")
-    c.check(summary.get("live_orders") == ref["live_orders"], f"{name}: live orders differ")
-    c.check(summary.get("messages_lost") == 0 and summary.get("gaps_unrecovered") == 0, f"{name}: messages lost")
-    c.check(summary.get("stale") == 0 and summary.get("end_of_session") == 1, f"{name}: not whole at the end")
-    c.check(summary.get("by_type") == ref["by_type"], f"{name}: per-type counts differ from the replay")
+    return run_portable(c, APP, SIM, name, tmp, p, extra_sim=extra_sim, during=during)
 
 
 def inject_garbage(p):
@@ -74,7 +39,7 @@ def inject_garbage(p):
         if kind == 0:  # shorter than a MoldUDP64 header
             data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 20)))
         elif kind == 1:  # a block length running past the datagram
-            data = SESSION + struct.pack(">QH", 10**9, 1) + struct.pack(">H", 50) + b"A" * 10
+            data = SESSION.encode() + struct.pack(">QH", 10**9, 1) + struct.pack(">H", 50) + b"A" * 10
         else:  # another session's heartbeat
             data = b"OTHERSESS1" + struct.pack(">QH", 1, 0)
         s.sendto(data, ("127.0.0.1", p))
@@ -86,14 +51,14 @@ with tempfile.TemporaryDirectory(prefix="pmm_e2e_portable_") as tmp:
     ref = reference(GEN, REPLAY, DAY, tmp)
 
     sim, clean = run_case("clean", port, tmp)
-    expect_books("clean", clean, ref)
+    expect_books(c, "clean", clean, ref, "portable")
     # Every data packet, plus at least the first end-of-session packet (repeated while the sim lingers).
     sent, seen = sim.get("packets_sent", -1), clean.get("feed_packets", -1)
     c.check(sent + 1 <= seen <= sent + sim.get("end_of_session_packets", 0) + sim.get("heartbeats", 0),
             f"clean: appliance saw {seen} feed packets, sim sent {sent} data packets")
 
     sim, dropped = run_case("drops", port, tmp, ("--drop-rate", "0.01", "--drop-seed", "3"))
-    expect_books("drops", dropped, ref)
+    expect_books(c, "drops", dropped, ref, "portable")
     c.check(len(sim.get("dropped_packets", [])) > 0, "drops: the simulator dropped nothing")
     c.check(dropped.get("gaps", 0) > 0, "drops: no gap seen")
     c.check(dropped.get("gaps") == dropped.get("gaps_filled"), f"drops: {dropped.get('gaps')} gaps, {dropped.get('gaps_filled')} filled")
@@ -101,7 +66,7 @@ with tempfile.TemporaryDirectory(prefix="pmm_e2e_portable_") as tmp:
     c.check(sim.get("retrans_requests", 0) == dropped.get("requests"), f"drops: sim answered {sim.get('retrans_requests')} requests, appliance sent {dropped.get('requests')}")
 
     _, garbage = run_case("garbage", port, tmp, during=inject_garbage)
-    expect_books("garbage", garbage, ref)
+    expect_books(c, "garbage", garbage, ref, "portable")
     c.check(garbage.get("malformed_packets") == 40, f"garbage: {garbage.get('malformed_packets')} malformed counted, 40 sent")
     c.check(garbage.get("wrong_session") == 20, f"garbage: {garbage.get('wrong_session')} wrong-session counted, 20 sent")
 
@@ -114,7 +79,7 @@ with tempfile.TemporaryDirectory(prefix="pmm_e2e_portable_") as tmp:
     for name, signals, want in (("sigint", 1, 0), ("sigterm", 1, 0), ("double", 2, 130)):
         log_path = os.path.join(tmp, f"{name}.log")
         with open(log_path, "w") as log:
-            app = subprocess.Popen([APP, *appliance_args(port + 20), "--set", "status.interval_ms=0"],
+            app = subprocess.Popen([APP, *portable_args(port + 20), *FEED_SETTINGS, "--set", "status.interval_ms=0"],
                                    stdout=subprocess.DEVNULL, stderr=log)
             c.check(wait_for_line(log_path, "[pmm] stages:"), f"{name}: appliance did not start")
             if signals == 1:
