@@ -205,8 +205,9 @@ bool FeedSequencer::has_output() const noexcept {
          (end_seen_ && !end_sent_ && caught_up());
 }
 
-uint64_t FeedSequencer::hole_end() const noexcept {
-  const uint64_t limit = std::min(known_end_, next_ + mask_ + 1);
+uint64_t FeedSequencer::hole_end(uint64_t max_len) const noexcept {
+  // The scan touches a cache line per slot: a request looks no further than it can ask for.
+  const uint64_t limit = std::min({known_end_, next_ + mask_ + 1, next_ + max_len});
   if (held_ != 0) {
     for (uint64_t s = next_ + 1; s < limit; ++s)
       if (present(s)) return s;
@@ -234,9 +235,9 @@ GapRequest FeedSequencer::poll(uint64_t now_tsc) noexcept {
     request_deadline_ = 0;
   }
   if (now_tsc < request_deadline_) return {};
-  const uint64_t end = hole_end();
-  assert(end > next_);
   if (!first_request_ && retries_ >= cfg_.max_retries) {
+    const uint64_t end = hole_end(mask_ + 1);  // the whole hole (rare: once per hole given up)
+    assert(end > next_);
     // Given up: the books are missing these messages for good; they stay stale (damaged).
     stats_.messages_lost += end - next_;
     ++stats_.gaps_unrecovered;
@@ -255,9 +256,11 @@ GapRequest FeedSequencer::poll(uint64_t now_tsc) noexcept {
   // not be buried under repeat answers to its own re-requests.
   request_deadline_ = now_tsc + (std::max<uint64_t>(cfg_.retry_ticks, 1) << std::min<uint32_t>(retries_, 6));
   ++stats_.requests;
+  const uint64_t end = hole_end(cfg_.max_request_messages);
+  assert(end > next_);
   GapRequest r;
   r.first = next_;
-  r.count = static_cast<uint16_t>(std::min<uint64_t>(end - next_, cfg_.max_request_messages));
+  r.count = static_cast<uint16_t>(end - next_);
   requested_end_ = next_ + r.count;
   progress_mark_ = next_;
   return r;

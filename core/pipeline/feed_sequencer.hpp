@@ -89,7 +89,8 @@ class FeedSequencer {
  private:
   bool hole() const noexcept { return next_ < known_end_ && !present(next_); }
   bool present(uint64_t s) const noexcept { return window_[s & mask_].sequence == s; }
-  uint64_t hole_end() const noexcept;  // first held sequence after next_, or known_end_
+  // First held sequence after next_, or known_end_; looks at most max_len slots ahead.
+  uint64_t hole_end(uint64_t max_len) const noexcept;
   void hold(uint64_t s, const uint8_t* msg, uint16_t len, uint64_t rx_tsc) noexcept;
   void note_progress() noexcept;       // after next_ moved: hole closed?
   void count_delivered(uint8_t type) noexcept {
