@@ -235,12 +235,7 @@ class PacketRings final : public pipe::PacketSource, public pipe::PacketSink {
   // Control thread: one line of figures, including the kernel's own (a syscall; never on a core).
   std::string figures() const {
     std::lock_guard<std::mutex> lock(stats_mutex_);
-    tpacket_stats s{};
-    socklen_t len = sizeof s;
-    if (::getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &s, &len) == 0) {  // reading resets them: add up
-      kernel_packets_ += s.tp_packets;
-      kernel_drops_ += s.tp_drops;
-    }
+    update_kernel_stats();
     char buf[512];
     std::snprintf(buf, sizeof buf,
                   "rx: %llu frames (kernel saw %llu, dropped %llu: ring full), %llu out in the pipeline, %llu flagged "
@@ -254,10 +249,26 @@ class PacketRings final : public pipe::PacketSource, public pipe::PacketSink {
     return buf;
   }
 
+  // Control thread: the kernel's drops (ring full) since start.
+  uint64_t kernel_drops() const {
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    update_kernel_stats();
+    return kernel_drops_;
+  }
+
   const std::string& setup() const noexcept { return setup_; }
 
  private:
   static unsigned long long ull(uint64_t v) noexcept { return v; }
+  // Under stats_mutex_. Reading PACKET_STATISTICS resets the kernel's counts: add them up.
+  void update_kernel_stats() const {
+    tpacket_stats s{};
+    socklen_t len = sizeof s;
+    if (::getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &s, &len) == 0) {
+      kernel_packets_ += s.tp_packets;
+      kernel_drops_ += s.tp_drops;
+    }
+  }
   // A moment's snapshot from three counters on two cores: clamped, it may lag by a burst.
   uint64_t out_in_pipeline() const noexcept {
     const uint64_t back = release_counters_.released.get();
@@ -453,6 +464,7 @@ class AfPacketBackend final : public Backend {
   std::string name() const override { return "afpacket"; }
   std::string describe() const override { return rings_io_.setup() + "; " + rings_io_.figures(); }
   std::string device_status() const override { return rings_io_.figures(); }
+  uint64_t device_drops() const override { return rings_io_.kernel_drops(); }
   pipe::PacketSource& source() override { return rings_io_; }
   pipe::PacketSink& sink() override { return rings_io_; }
   pipe::RingFactory& rings() override { return rings_; }

@@ -21,6 +21,9 @@ class Backend {
   virtual std::string describe() const = 0;
   // The device's own counters (NIC or kernel ring drops, errors), for the final report; "" if none.
   virtual std::string device_status() const { return {}; }
+  // Control thread: packets the device lost before the RX stage saw them (NIC misses and errors,
+  // kernel ring drops) since start; 0 where the backend cannot tell (portable sockets).
+  virtual uint64_t device_drops() const { return 0; }
 
   virtual pipe::PacketSource& source() = 0;
   virtual pipe::PacketSink& sink() = 0;

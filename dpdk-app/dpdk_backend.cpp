@@ -312,6 +312,11 @@ DeviceStats DpdkBackend::device_stats() const {
   return s;
 }
 
+uint64_t DpdkBackend::device_drops() const {
+  const DeviceStats s = device_stats();
+  return s.imissed + s.ierrors + s.rx_nombuf;
+}
+
 std::string DpdkBackend::device_status() const {
   const DeviceStats s = device_stats();
   char buf[256];

@@ -62,6 +62,7 @@ class DpdkBackend final : public Backend {
   DeviceStats device_stats() const;
   // For the status line: "nic rx N missed N err N nombuf N tx N err N | pool free/size".
   std::string device_status() const override;
+  uint64_t device_drops() const override;
 
   uint16_t port() const noexcept { return port_; }
   // EAL lcore that runs configured core i.

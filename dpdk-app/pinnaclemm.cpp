@@ -174,7 +174,8 @@ int main(int argc, char** argv) {
     if (config.status_interval_ms != 0 && now - last_status >= std::chrono::milliseconds(config.status_interval_ms)) {
       const pmm::pipe::PipelineSnapshot snap = pipeline->snapshot();
       const double secs = std::chrono::duration<double>(now - last_status).count();
-      std::fprintf(stderr, "[pmm] %s\n", pipeline->status_line(snap, previous, secs).c_str());
+      std::fprintf(stderr, "[pmm] %s | device drops %llu\n", pipeline->status_line(snap, previous, secs).c_str(),
+                   static_cast<unsigned long long>(backend->device_drops()));
       if (snap.gaps_unrecovered != previous.gaps_unrecovered)
         std::fprintf(stderr, "[pmm] warning: %llu gap(s) given up after %u re-requests; %llu messages lost so far; the books stay stale\n",
                      static_cast<unsigned long long>(snap.gaps_unrecovered - previous.gaps_unrecovered), config.max_retries,
