@@ -459,7 +459,7 @@ bool PacketRings::open(const pipe::PipelineConfig& c, std::string& error) {
   return true;
 }
 
-class AfPacketBackend final : public Backend {
+class AfPacketBackend final : public ThreadedBackend {
  public:
   std::string name() const override { return "afpacket"; }
   std::string describe() const override { return rings_io_.setup() + "; " + rings_io_.figures(); }
@@ -467,24 +467,14 @@ class AfPacketBackend final : public Backend {
   uint64_t device_drops() const override { return rings_io_.kernel_drops(); }
   pipe::PacketSource& source() override { return rings_io_; }
   pipe::PacketSink& sink() override { return rings_io_; }
-  pipe::RingFactory& rings() override { return rings_; }
-  void before_core(int cpu) override { ThreadLauncher::prefer_node_of(cpu); }
-  void launch(pipe::Pipeline& p) override {
-    launcher_.launch(p, cores_);
-    for (const std::string& w : launcher_.warnings()) std::fprintf(stderr, "[pmm] warning: %s\n", w.c_str());
-  }
-  void join() override { launcher_.join(); }
 
   bool open(const pipe::PipelineConfig& c, std::string& error) {
-    cores_ = c.cores;
+    set_cores(c.cores);
     return rings_io_.open(c, error);
   }
 
  private:
   PacketRings rings_io_;
-  pipe::SpscRingFactory rings_;
-  ThreadLauncher launcher_;
-  std::vector<pipe::CoreAssignment> cores_;
 };
 
 }  // namespace

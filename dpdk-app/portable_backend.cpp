@@ -182,30 +182,20 @@ class UdpSockets final : public pipe::PacketSource, public pipe::PacketSink {
   std::string describe_;
 };
 
-class PortableBackend final : public Backend {
+class PortableBackend final : public ThreadedBackend {
  public:
   std::string name() const override { return "portable"; }
   std::string describe() const override { return sockets_.description(); }
   pipe::PacketSource& source() override { return sockets_; }
   pipe::PacketSink& sink() override { return sockets_; }
-  pipe::RingFactory& rings() override { return rings_; }
-  void before_core(int cpu) override { ThreadLauncher::prefer_node_of(cpu); }
-  void launch(pipe::Pipeline& p) override {
-    launcher_.launch(p, cores_);
-    for (const std::string& w : launcher_.warnings()) std::fprintf(stderr, "[pmm] warning: %s\n", w.c_str());
-  }
-  void join() override { launcher_.join(); }
 
   bool open(const pipe::PipelineConfig& c, std::string& error) {
-    cores_ = c.cores;
+    set_cores(c.cores);
     return sockets_.open(c, error);
   }
 
  private:
   UdpSockets sockets_;
-  pipe::SpscRingFactory rings_;
-  ThreadLauncher launcher_;
-  std::vector<pipe::CoreAssignment> cores_;
 };
 
 }  // namespace

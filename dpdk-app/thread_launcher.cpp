@@ -1,5 +1,6 @@
 #include "dpdk-app/thread_launcher.hpp"
 
+#include <cstdio>
 #include <cstring>
 
 #if defined(__linux__)
@@ -42,6 +43,11 @@ void ThreadLauncher::launch(pipe::Pipeline& p, const std::vector<pipe::CoreAssig
     warnings_.push_back("core " + std::to_string(i) + ": CPU pinning is Linux-only here (running unpinned)");
 #endif
   }
+}
+
+void ThreadedBackend::launch(pipe::Pipeline& p) {
+  launcher_.launch(p, cores_);
+  for (const std::string& w : launcher_.warnings()) std::fprintf(stderr, "[pmm] warning: %s\n", w.c_str());
 }
 
 void ThreadLauncher::join() {

@@ -6,7 +6,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/pipeline/event_ring.hpp"
 #include "core/pipeline/pipeline.hpp"
+#include "dpdk-app/backend.hpp"
 
 namespace pmm::app {
 
@@ -23,6 +25,24 @@ class ThreadLauncher {
  private:
   std::vector<std::thread> threads_;
   std::vector<std::string> warnings_;
+};
+
+// The part of the AF_PACKET and portable backends that is the same: portable SPSC rings, one pinned
+// std::thread per configured core, NUMA preference before each core's allocation.
+class ThreadedBackend : public Backend {
+ public:
+  pipe::RingFactory& rings() override { return rings_; }
+  void before_core(int cpu) override { ThreadLauncher::prefer_node_of(cpu); }
+  void launch(pipe::Pipeline& p) override;
+  void join() override { launcher_.join(); }
+
+ protected:
+  void set_cores(const std::vector<pipe::CoreAssignment>& cores) { cores_ = cores; }
+
+ private:
+  pipe::SpscRingFactory rings_;
+  ThreadLauncher launcher_;
+  std::vector<pipe::CoreAssignment> cores_;
 };
 
 }  // namespace pmm::app

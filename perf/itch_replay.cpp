@@ -26,6 +26,7 @@
 #include "core/itch.hpp"
 #include "core/udp_frame.hpp"
 #include "perf/pcap_file.hpp"
+#include "perf/json_text.hpp"
 
 namespace {
 
@@ -201,22 +202,7 @@ std::string dollars(uint32_t price4) {
   return buf;
 }
 
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+using pmm::tools::json_escape;
 
 // Named error counters, in report order; the exit status is 2 when any is non-zero.
 std::vector<std::pair<std::string, uint64_t>> error_counters(const pmm::BookBuilder& b, const Replay& r) {

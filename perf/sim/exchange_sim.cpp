@@ -25,6 +25,7 @@
 #include "perf/sim/message_source.hpp"
 #include "perf/sim/packet_drop_plan.hpp"
 #include "perf/sim/retransmission_server.hpp"
+#include "perf/json_text.hpp"
 
 namespace {
 
@@ -146,22 +147,7 @@ std::string join(const std::vector<uint64_t>& v) {
   return s;
 }
 
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+using pmm::tools::json_escape;
 
 double rate_of(uint64_t messages, double seconds) { return seconds > 0 ? static_cast<double>(messages) / seconds : 0; }
 
