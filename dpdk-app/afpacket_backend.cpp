@@ -136,7 +136,7 @@ struct alignas(64) RxReleaseCounters {
 struct alignas(64) TxRingCounters {
   pipe::RelaxedCounter frames;          // TX core: frames queued in the TX ring
   pipe::RelaxedCounter ring_full;       // TX core: datagrams not sent because the next frame was still busy
-  pipe::RelaxedCounter unroutable;      // TX core: destinations this backend has no address for (orders: later)
+  pipe::RelaxedCounter unroutable;      // TX core: destinations this backend has no address for
   pipe::RelaxedCounter kicks;           // TX core: send() calls, one per burst that queued frames
   pipe::RelaxedCounter kick_errors;     // TX core: send() failed (frames stay queued for the next kick)
 };
@@ -147,6 +147,8 @@ struct Addresses {
   int mtu = 0;
   std::array<uint8_t, 6> interface_mac{};
   net::FrameAddress retransmission;  // src = us (local IP, retransmission port), dst = the server
+  net::FrameAddress order_gateway;   // src = us (local IP, order port), dst = the exchange's order entry
+  bool has_order_gateway = false;    // orders.gateway is "": order datagrams are counted unroutable
 };
 
 class PacketRings final : public pipe::PacketSource, public pipe::PacketSink {
@@ -201,7 +203,11 @@ class PacketRings final : public pipe::PacketSource, public pipe::PacketSink {
     for (uint32_t k = 0; k < n; ++k) {
       const pipe::TxEvent& e = datagrams[k];
       assert(e.length <= pipe::kTxPayloadCapacity);
-      if (e.destination != pipe::Destination::kRetransmissionServer) {
+      const net::FrameAddress* to = nullptr;
+      if (e.destination == pipe::Destination::kRetransmissionServer) to = &addresses_.retransmission;
+      else if (e.destination == pipe::Destination::kOrderGateway && addresses_.has_order_gateway)
+        to = &addresses_.order_gateway;
+      if (to == nullptr) {
         tx_counters_.unroutable.add();
         continue;
       }
@@ -211,7 +217,7 @@ class PacketRings final : public pipe::PacketSource, public pipe::PacketSink {
         break;
       }
       uint8_t* data = reinterpret_cast<uint8_t*>(h) + kTxDataOffset;
-      size_t len = net::build_udp_frame(data, tx_capacity_, addresses_.retransmission, e.payload, e.length, ip_id_++);
+      size_t len = net::build_udp_frame(data, tx_capacity_, *to, e.payload, e.length, ip_id_++);
       assert(len != 0);  // kMinFrameSize: the largest datagram always fits
       if (len < kMinEthernetFrame) {
         std::memset(data + len, 0, kMinEthernetFrame - len);
@@ -354,6 +360,16 @@ bool PacketRings::check_config(const pipe::PipelineConfig& c, std::string& error
     error = "network.local_mac: expected \"auto\" or a MAC address aa:bb:cc:dd:ee:ff, got \"" + c.local_mac + "\"";
     return false;
   }
+  // Orders leave through the same next hop, from the order port, so responses come back to it.
+  a.has_order_gateway = !c.order_gateway.empty();
+  if (a.has_order_gateway) {
+    a.order_gateway = a.retransmission;
+    if (!pipe::parse_endpoint(c.order_gateway, a.order_gateway.dst_ip, a.order_gateway.dst_port)) {
+      error = "orders.gateway: expected IP:PORT or \"\", got \"" + c.order_gateway + "\"";
+      return false;
+    }
+    a.order_gateway.src_port = c.order_port;
+  }
   return true;
 }
 
@@ -385,6 +401,7 @@ bool PacketRings::query_interface(const pipe::PipelineConfig& c, std::string& er
   }
   std::memcpy(a.interface_mac.data(), req.ifr_hwaddr.sa_data, 6);
   if (c.local_mac == "auto") a.retransmission.src_mac = a.interface_mac;
+  a.order_gateway.src_mac = a.retransmission.src_mac;
   return true;
 }
 

@@ -105,7 +105,6 @@ std::string DpdkBackend::make_routes(const pipe::PipelineConfig& config,
     if (!pipe::parse_mac(config.local_mac, mac))
       return "config: network.local_mac: expected \"auto\" or aa:bb:cc:dd:ee:ff, got \"" + config.local_mac + "\"";
   }
-  // Retransmission requests are the only datagrams sent so far; orders get their route with order entry.
   Route& retrans = routes[static_cast<size_t>(pipe::Destination::kRetransmissionServer)];
   if (config.retrans_server.empty()) return "";  // nothing to send to: requests are counted as not sent
   if (!pipe::parse_endpoint(config.retrans_server, retrans.address.dst_ip, retrans.address.dst_port))
@@ -121,6 +120,14 @@ std::string DpdkBackend::make_routes(const pipe::PipelineConfig& config,
     return "config: network.gateway_mac: expected aa:bb:cc:dd:ee:ff, got \"" + config.gateway_mac + "\"";
   retrans.address.src_port = config.retrans_port;
   retrans.valid = true;
+  // Orders leave through the same next hop, from the order port, so responses come back to it.
+  if (config.order_gateway.empty()) return "";
+  Route& orders = routes[static_cast<size_t>(pipe::Destination::kOrderGateway)];
+  orders.address = retrans.address;
+  if (!pipe::parse_endpoint(config.order_gateway, orders.address.dst_ip, orders.address.dst_port))
+    return "config: orders.gateway: expected ip:port or \"\", got \"" + config.order_gateway + "\"";
+  orders.address.src_port = config.order_port;
+  orders.valid = true;
   return "";
 }
 

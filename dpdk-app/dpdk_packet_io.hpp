@@ -94,7 +94,7 @@ struct Route {
 };
 
 struct alignas(64) TxCounters {
-  pipe::RelaxedCounter no_route;  // destination not configured (orders: not built yet)
+  pipe::RelaxedCounter no_route;  // destination not configured (orders.gateway "")
   pipe::RelaxedCounter no_mbuf;   // TX pool empty
   pipe::RelaxedCounter too_long;  // length over kTxPayloadCapacity, or the frame does not fit the mbuf
   pipe::RelaxedCounter refused;   // the port did not take it (TX descriptors full, link down)

@@ -66,6 +66,10 @@ class UdpSockets final : public pipe::PacketSource, public pipe::PacketSink {
       error = "retransmission.server: expected IP:PORT, got \"" + c.retrans_server + "\"";
       return false;
     }
+    if (!c.order_gateway.empty() && !pipe::parse_endpoint(c.order_gateway, gateway_ip_, gateway_port_)) {
+      error = "orders.gateway: expected IP:PORT or \"\", got \"" + c.order_gateway + "\"";
+      return false;
+    }
     uint32_t group = 0;
     if (!c.feed_group.empty() && (!pipe::parse_ipv4(c.feed_group, group) || (group >> 28) != 0xE)) {
       error = "feed.group: expected an IPv4 multicast group (224.0.0.0/4) or \"\", got \"" + c.feed_group + "\"";
@@ -139,11 +143,18 @@ class UdpSockets final : public pipe::PacketSource, public pipe::PacketSink {
 
   uint32_t send_burst(const pipe::TxEvent* d, uint32_t n) noexcept override {
     uint32_t sent = 0;
-    const sockaddr_in to = make_addr(server_ip_, server_port_);
+    const sockaddr_in server = make_addr(server_ip_, server_port_);
+    const sockaddr_in gateway = make_addr(gateway_ip_, gateway_port_);
     for (uint32_t i = 0; i < n; ++i) {
-      if (d[i].destination != pipe::Destination::kRetransmissionServer) continue;  // orders: not built yet
-      // From the retransmission socket, so the answer comes back to its port.
-      if (::sendto(fds_[1], d[i].payload, d[i].length, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
+      // From the socket whose port the answer must come back to.
+      int fd = fds_[1];
+      const sockaddr_in* to = &server;
+      if (d[i].destination == pipe::Destination::kOrderGateway) {
+        if (gateway_port_ == 0) continue;  // orders.gateway "": not sent, counted by the TX stage
+        fd = fds_[2];
+        to = &gateway;
+      }
+      if (::sendto(fd, d[i].payload, d[i].length, 0, reinterpret_cast<const sockaddr*>(to), sizeof *to) ==
           static_cast<ssize_t>(d[i].length))
         ++sent;
     }
@@ -175,6 +186,8 @@ class UdpSockets final : public pipe::PacketSource, public pipe::PacketSink {
   std::array<uint16_t, 3> ports_{};
   uint32_t server_ip_ = 0;
   uint16_t server_port_ = 0;
+  uint32_t gateway_ip_ = 0;  // orders.gateway; port 0: none
+  uint16_t gateway_port_ = 0;
   HugeArray<uint8_t> slots_;
   std::unique_ptr<SpscRing<uint32_t>> free_;  // parse core -> RX core
   std::vector<uint32_t> stash_;               // RX core's own free slots

@@ -94,13 +94,38 @@ void BookStage::apply_burst(uint32_t n) noexcept {
 void BookStage::apply_run(uint32_t from, uint32_t to) noexcept {
   if (from == to) return;
   uint32_t k = 0;
+  bool trading_actions = false;
   for (uint32_t i = from; i < to; ++i) {
     const MdEvent& e = events_[i];
     refs_[k++] = MessageRef{e.message, e.length};
     if (e.message[0] == 'R') note_directory(e);
+    trading_actions |= e.message[0] == 'H';
   }
   builder_.on_messages(refs_.data(), k);
   emit_tops(events_[to - 1].rx_tsc, events_[to - 1].sequence);
+  if (trading_actions) emit_trading_states(from, to);
+}
+
+void BookStage::emit_trading_states(uint32_t from, uint32_t to) noexcept {
+  // Rare (a few per symbol per day): only watched symbols matter to quoting.
+  for (uint32_t i = from; i < to; ++i) {
+    const MdEvent& e = events_[i];
+    if (e.message[0] != 'H') continue;
+    const uint16_t locate = load_be16(e.message + 1);  // H: stock locate at offset 1
+    if (locate >= watched_slot_.size() || watched_slot_[locate] == 0) continue;
+    if (staged_ == staging_.size()) {  // cannot happen with the bound below; counted, never overrun
+      counters_.ring_full.add();
+      return;
+    }
+    TopEvent& ev = staging_[staged_++];
+    ev = TopEvent{};
+    ev.rx_tsc = e.rx_tsc;
+    ev.sequence = e.sequence;
+    ev.locate = locate;
+    ev.kind = TopKind::kTradingState;
+    ev.symbol_slot = watched_slot_[locate];
+    ev.trading_state = builder_.trading_state(locate);
+  }
 }
 
 void BookStage::note_directory(const MdEvent& e) noexcept {
@@ -128,12 +153,15 @@ void BookStage::emit_tops(uint64_t rx_tsc, uint64_t sequence) noexcept {
     ev.bid_shares = static_cast<uint32_t>(std::min<uint64_t>(t.bid.shares, UINT32_MAX));
     ev.ask_price = t.ask.price;
     ev.ask_shares = static_cast<uint32_t>(std::min<uint64_t>(t.ask.shares, UINT32_MAX));
+    ev.symbol_slot = watched_slot_[locate];
+    ev.trading_state = ' ';
     if (const uint8_t w = watched_slot_[locate]; w != 0) watched_[w - 1].publish(t);
   }
   counters_.top_changes.add(builder_.changed_locates().size());
   builder_.clear_changes();
-  // Each message changes at most one top and each control event adds one record, so a step of `burst`
-  // events stages at most 2 * burst records (and most steps end with a flush).
+  // Each message changes at most one top, and adds at most one trading-state record (an H message) or
+  // control record, so a step of `burst` events stages at most 2 * burst records (most steps end with a
+  // flush).
   assert(staged_ <= staging_.size());
 }
 

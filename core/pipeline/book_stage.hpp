@@ -1,6 +1,7 @@
 // Book stage: applies the parse stage's in-sequence ITCH messages to the L3 books (BookBuilder, with its
 // prefetching batch path) and tells the quote stage which tops of book changed, plus the feed's state
-// (stale while a gap is open). Publishes the tops of a few watched symbols for the status line.
+// (stale while a gap is open) and the trading state (ITCH H) of the configured symbols. Publishes the
+// tops of those symbols for the status line.
 #pragma once
 
 #include <array>
@@ -74,6 +75,7 @@ class BookStage final : public Stage {
   void apply_run(uint32_t from, uint32_t to) noexcept;
   void on_control(const MdEvent& e) noexcept;
   void emit_tops(uint64_t rx_tsc, uint64_t sequence) noexcept;
+  void emit_trading_states(uint32_t from, uint32_t to) noexcept;
   void note_directory(const MdEvent& e) noexcept;
   bool flush() noexcept;
 

@@ -47,8 +47,9 @@ struct alignas(64) MdEvent {
 };
 static_assert(sizeof(MdEvent) == 64);
 
-// Book -> quote: the top of one book changed (or the feed's state did).
-enum class TopKind : uint8_t { kTop, kFeedStale, kFeedWhole, kEndOfSession };
+// Book -> quote: the top of one book changed, a watched symbol's trading state changed (ITCH H), or
+// the feed's state did.
+enum class TopKind : uint8_t { kTop, kFeedStale, kFeedWhole, kEndOfSession, kTradingState };
 
 struct TopEvent {
   uint64_t rx_tsc = 0;
@@ -59,10 +60,30 @@ struct TopEvent {
   uint32_t ask_shares = 0;
   uint16_t locate = 0;
   TopKind kind = TopKind::kTop;
-  uint8_t reserved = 0;
-  uint32_t reserved2 = 0;
+  uint8_t symbol_slot = 0;    // 1 + index into the configured symbols, 0: not a configured symbol
+  char trading_state = ' ';   // kTradingState: the H message's state ('T' trading, 'H' halted, ...)
+  uint8_t reserved[3] = {};
 };
 static_assert(sizeof(TopEvent) == 40);
+
+// Parse -> quote: what arrived on the order-entry session (MoldUDP64-framed OUCH from the order
+// gateway, both directions numbered): one message with its sequence number, a heartbeat carrying the
+// gateway's next sequence number (so a lost last message is noticed), or the gateway's request to
+// retransmit our own messages. The quote stage puts them in order.
+enum class OrderEventKind : uint8_t { kMessage, kHeartbeat, kRequest };
+
+inline constexpr size_t kOrderMessageCapacity = 98;  // longest OUCH 4.2 outbound message: Replaced, 80
+
+struct alignas(64) OrderResponseEvent {
+  uint64_t rx_tsc = 0;
+  uint64_t sequence = 0;  // kMessage: its sequence; kHeartbeat: the next one; kRequest: the first wanted
+  uint16_t length = 0;    // kMessage: bytes in `message`; kRequest: messages wanted
+  OrderEventKind kind = OrderEventKind::kMessage;
+  uint8_t reserved = 0;
+  char session[10] = {};  // MoldUDP64 session of the packet
+  uint8_t message[kOrderMessageCapacity] = {};
+};
+static_assert(sizeof(OrderResponseEvent) == 128);
 
 // Any stage -> TX: one UDP datagram to send. `destination` names a configured peer; the backend knows
 // its addresses (a socket address, or MACs and IPs for the frame it builds).
@@ -81,6 +102,7 @@ struct alignas(64) TxEvent {
 static_assert(sizeof(TxEvent) == 128);
 
 static_assert(std::is_trivially_copyable_v<RxPacket> && std::is_trivially_copyable_v<MdEvent> &&
-              std::is_trivially_copyable_v<TopEvent> && std::is_trivially_copyable_v<TxEvent>);
+              std::is_trivially_copyable_v<TopEvent> && std::is_trivially_copyable_v<TxEvent> &&
+              std::is_trivially_copyable_v<OrderResponseEvent>);
 
 }  // namespace pmm::pipe

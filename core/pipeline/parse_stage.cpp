@@ -6,8 +6,10 @@
 namespace pmm::pipe {
 
 ParseStage::ParseStage(const ParseConfig& config, PacketSource& source, EventRing<RxPacket>& in,
-                       EventRing<MdEvent>& out, EventRing<TxEvent>& tx, const TscClock& clock)
-    : cfg_(config), source_(source), in_(in), out_(out), tx_(tx), clock_(clock), sequencer_(config.sequencer),
+                       EventRing<MdEvent>& out, EventRing<TxEvent>& tx, EventRing<OrderResponseEvent>* orders,
+                       const TscClock& clock)
+    : cfg_(config), source_(source), in_(in), out_(out), tx_(tx), orders_(orders), clock_(clock),
+      sequencer_(config.sequencer),
       packets_(config.burst), staging_(config.staging_events) {
   assert(config.burst > 0 && config.staging_events > 0);
 }
@@ -74,7 +76,8 @@ void ParseStage::handle(const RxPacket& p) noexcept {
     counters_.retrans_packets.add();
     handle_mold(payload, len, p.rx_tsc, true);
   } else if (port == cfg_.order_port) {
-    counters_.order_packets.add();  // decoded by the order-entry stages (not built yet)
+    counters_.order_packets.add();
+    handle_order_session(payload, len, p.rx_tsc);
   } else {
     counters_.wrong_port.add();
   }
@@ -92,6 +95,54 @@ void ParseStage::handle_mold(const uint8_t* payload, size_t len, uint64_t rx_tsc
     return;
   }
   staged_ = n;
+}
+
+void ParseStage::handle_order_session(const uint8_t* payload, size_t len, uint64_t rx_tsc) noexcept {
+  OrderResponseEvent e;
+  e.rx_tsc = rx_tsc;
+  mold::DownstreamPacket packet;
+  const mold::ParseError err = mold::parse_downstream(payload, len, packet);
+  if (err != mold::ParseError::kNone) {
+    // A request is a bare 20-byte header with a count: no downstream packet with messages is that short.
+    mold::Request r;
+    if (len == mold::kHeaderSize && mold::parse_request(payload, len, r) && r.count != 0 &&
+        r.count != mold::kEndOfSessionCount) {
+      e.kind = OrderEventKind::kRequest;
+      e.sequence = r.sequence;
+      e.length = r.count;
+      std::memcpy(e.session, r.session.data(), sizeof e.session);
+      push_order_event(e);
+    } else {
+      counters_.malformed_order.add();
+    }
+    return;
+  }
+  std::memcpy(e.session, packet.header.session.data(), sizeof e.session);
+  if (packet.is_heartbeat() || packet.is_end_of_session()) {
+    e.kind = OrderEventKind::kHeartbeat;
+    e.sequence = packet.header.sequence;
+    push_order_event(e);
+    return;
+  }
+  packet.for_each_message([&](uint64_t seq, const uint8_t* msg, uint16_t n) {
+    if (n > kOrderMessageCapacity) {
+      counters_.malformed_order.add();  // no OUCH message is this long; the gap is re-requested and fails again
+      return;
+    }
+    e.kind = OrderEventKind::kMessage;
+    e.sequence = seq;
+    e.length = n;
+    std::memcpy(e.message, msg, n);
+    push_order_event(e);
+  });
+}
+
+void ParseStage::push_order_event(const OrderResponseEvent& e) noexcept {
+  if (orders_ != nullptr && orders_->push_burst(&e, 1) == 1) {
+    counters_.order_events.add();
+  } else {
+    counters_.order_ring_full.add();
+  }
 }
 
 bool ParseStage::flush() noexcept {

@@ -23,7 +23,7 @@ namespace pmm::pipe {
 struct ParseConfig {
   uint16_t feed_port = 26400;     // MoldUDP64 market data
   uint16_t retrans_port = 26401;  // our request socket: retransmitted MoldUDP64 arrives here
-  uint16_t order_port = 26402;    // order responses (the order-entry issue decodes them)
+  uint16_t order_port = 26402;    // order-entry session: responses and the gateway's requests
   uint32_t local_ip = 0;          // frames only: drop IPv4 unicast to other hosts (0: accept any)
   uint32_t burst = 32;
   uint32_t staging_events = 2048; // MdEvents built per step before the book ring must take them
@@ -35,6 +35,9 @@ struct alignas(64) ParseCounters {
   RelaxedCounter feed_packets;
   RelaxedCounter retrans_packets;
   RelaxedCounter order_packets;
+  RelaxedCounter malformed_order;  // order-session packet failed MoldUDP64 parsing, or a message too long
+  RelaxedCounter order_events;     // OrderResponseEvents pushed to the quote stage
+  RelaxedCounter order_ring_full;  // order events not pushed: the session's sequence numbers recover them
   RelaxedCounter bad_frames;       // failed the Ethernet/IPv4/UDP checks
   RelaxedCounter wrong_address;    // IPv4 destination not ours
   RelaxedCounter wrong_port;       // UDP to a port we do not serve
@@ -51,8 +54,9 @@ struct alignas(64) ParseCounters {
 
 class ParseStage final : public Stage {
  public:
+  // `orders` may be null: order-session packets are then counted and dropped.
   ParseStage(const ParseConfig& config, PacketSource& source, EventRing<RxPacket>& in, EventRing<MdEvent>& out,
-             EventRing<TxEvent>& tx, const TscClock& clock);
+             EventRing<TxEvent>& tx, EventRing<OrderResponseEvent>* orders, const TscClock& clock);
 
   std::string_view name() const noexcept override { return "parse"; }
   uint32_t run_once() noexcept override;
@@ -67,6 +71,8 @@ class ParseStage final : public Stage {
   uint32_t step() noexcept;
   void handle(const RxPacket& p) noexcept;
   void handle_mold(const uint8_t* payload, size_t len, uint64_t rx_tsc, bool retransmission) noexcept;
+  void handle_order_session(const uint8_t* payload, size_t len, uint64_t rx_tsc) noexcept;
+  void push_order_event(const OrderResponseEvent& e) noexcept;
   bool flush() noexcept;  // true when everything staged is in the ring
   void send_request(const GapRequest& r) noexcept;
   void publish_sequencer() noexcept;
@@ -76,6 +82,7 @@ class ParseStage final : public Stage {
   EventRing<RxPacket>& in_;
   EventRing<MdEvent>& out_;
   EventRing<TxEvent>& tx_;
+  EventRing<OrderResponseEvent>* orders_;
   TscClock clock_;
   FeedSequencer sequencer_;
   std::vector<RxPacket> packets_;

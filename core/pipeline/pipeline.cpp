@@ -33,7 +33,8 @@ std::unique_ptr<EventRing<T>> make_ring(RingFactory& f, const char* name, uint32
 }  // namespace
 
 Pipeline::Pipeline(const PipelineConfig& config, PacketSource& source, PacketSink& sink, RingFactory& rings,
-                   const TscClock& clock, const std::function<void(int cpu)>& before_core)
+                   const TscClock& clock, const std::function<void(int cpu)>& before_core,
+                   const QuoteStageFactory& quote_factory)
     : cfg_(config) {
   if (std::string e = validate(config); !e.empty()) throw std::invalid_argument("config: " + e);
   const auto place = [&](const char* stage) {
@@ -46,8 +47,10 @@ Pipeline::Pipeline(const PipelineConfig& config, PacketSource& source, PacketSin
   md_ring_ = make_ring<MdEvent>(rings, "pmm_md", config.ring_size);
   place("quote");
   top_ring_ = make_ring<TopEvent>(rings, "pmm_top", config.ring_size);
+  response_ring_ = make_ring<OrderResponseEvent>(rings, "pmm_ordrsp", config.ring_size);
   place("tx");
   tx_ring_ = make_ring<TxEvent>(rings, "pmm_tx", config.ring_size);
+  order_ring_ = make_ring<TxEvent>(rings, "pmm_ordtx", config.ring_size);
 
   place("rx");
   rx_ = std::make_unique<RxStage>(source, *rx_ring_, config.burst, control_);
@@ -65,7 +68,7 @@ Pipeline::Pipeline(const PipelineConfig& config, PacketSource& source, PacketSin
   pc.sequencer.max_retries = config.max_retries;
   pc.sequencer.max_request_messages = config.max_request_messages;
   place("parse");
-  parse_ = std::make_unique<ParseStage>(pc, source, *rx_ring_, *md_ring_, *tx_ring_, clock);
+  parse_ = std::make_unique<ParseStage>(pc, source, *rx_ring_, *md_ring_, *tx_ring_, response_ring_.get(), clock);
   BookStageConfig bc;
   bc.capacity = config.books;
   bc.burst = config.burst * 2;
@@ -73,9 +76,14 @@ Pipeline::Pipeline(const PipelineConfig& config, PacketSource& source, PacketSin
   place("book");
   book_ = std::make_unique<BookStage>(bc, *md_ring_, *top_ring_, clock);
   place("quote");
-  quote_ = std::make_unique<QuoteStage>(*top_ring_, config.burst * 2, clock);
+  if (quote_factory) {
+    quote_ = quote_factory(QuoteWiring{config, *top_ring_, *response_ring_, *order_ring_, clock});
+    if (!quote_) throw std::logic_error("the quote stage factory returned nothing");
+  } else {
+    quote_ = std::make_unique<QuoteStage>(*top_ring_, response_ring_.get(), config.burst * 2, clock);
+  }
   place("tx");
-  tx_ = std::make_unique<TxStage>(sink, *tx_ring_, config.burst);
+  tx_ = std::make_unique<TxStage>(sink, *tx_ring_, order_ring_.get(), config.burst, clock);
 
   for (const CoreAssignment& a : config.cores) {
     std::vector<Stage*> list;
@@ -92,7 +100,17 @@ Pipeline::Pipeline(const PipelineConfig& config, PacketSource& source, PacketSin
 
 bool Pipeline::quiescent() const noexcept {
   return rx_ring_->size() == 0 && md_ring_->size() == 0 && top_ring_->size() == 0 && tx_ring_->size() == 0 &&
-         rx_->idle() && parse_->idle() && book_->idle() && quote_->idle() && tx_->idle();
+         response_ring_->size() == 0 && order_ring_->size() == 0 && rx_->idle() && parse_->idle() && book_->idle() && quote_->idle() && tx_->idle();
+}
+
+bool Pipeline::unwind(uint64_t deadline_ms) {
+  quote_->request_unwind();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);
+  while (!quote_->unwound()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
 }
 
 bool Pipeline::drain_and_stop(uint64_t deadline_ms) {
@@ -145,15 +163,23 @@ PipelineSnapshot Pipeline::snapshot() const {
   s.capacity_rejects = b.capacity_rejects.get();
   s.book_ring_full = b.ring_full.get();
   s.stale = b.stale.get() != 0;
-  s.top_events = quote_->counters().top_events.get();
-  s.end_of_session = quote_->counters().end_of_session.get() != 0;
+  s.top_events = quote_->top_events();
+  s.end_of_session = quote_->end_of_session();
   s.tx_sent = tx_->counters().sent.get();
   s.tx_failed = tx_->counters().send_failed.get();
-  s.ring_fill = {rx_ring_->size(), md_ring_->size(), top_ring_->size(), tx_ring_->size()};
-  s.ring_capacity = {rx_ring_->capacity(), md_ring_->capacity(), top_ring_->capacity(), tx_ring_->capacity()};
+  s.order_packets = p.order_packets.get();
+  s.malformed_order = p.malformed_order.get();
+  s.order_ring_full = p.order_ring_full.get();
+  s.orders_sent = tx_->counters().orders_sent.get();
+  s.orders_failed = tx_->counters().orders_failed.get();
+  s.ring_fill = {rx_ring_->size(), md_ring_->size(), top_ring_->size(), tx_ring_->size(), response_ring_->size(),
+                 order_ring_->size()};
+  s.ring_capacity = {rx_ring_->capacity(), md_ring_->capacity(), top_ring_->capacity(), tx_ring_->capacity(),
+                     response_ring_->capacity(), order_ring_->capacity()};
   s.parse_latency = parse_->latency().snapshot();
   s.book_latency = book_->latency().snapshot();
   s.quote_latency = quote_->latency().snapshot();
+  s.tick_to_trade = tx_->tick_to_trade().snapshot();
   return s;
 }
 
@@ -204,6 +230,7 @@ std::string Pipeline::status_line(const PipelineSnapshot& now, const PipelineSna
     line += (t.bid.shares ? std::to_string(t.bid.shares) + "@" + price_text(t.bid.price) : std::string("-")) + "/" +
             (t.ask.shares ? std::to_string(t.ask.shares) + "@" + price_text(t.ask.price) : std::string("-"));
   }
+  line += quote_->status_text();
   std::snprintf(buf, sizeof buf, " | rings rx %u md %u top %u tx %u /%u full %" PRIu64 "/%" PRIu64 "/%" PRIu64, now.ring_fill[0],
                 now.ring_fill[1], now.ring_fill[2], now.ring_fill[3], now.ring_capacity[0], now.rx_ring_full - prev.rx_ring_full,
                 now.parse_ring_full - prev.parse_ring_full, now.book_ring_full - prev.book_ring_full);
@@ -211,6 +238,8 @@ std::string Pipeline::status_line(const PipelineSnapshot& now, const PipelineSna
   line += " | ns p50/p99/p99.99 parse " + percentiles(now.parse_latency.since(prev.parse_latency)) + " book " +
           percentiles(now.book_latency.since(prev.book_latency)) + " quote " +
           percentiles(now.quote_latency.since(prev.quote_latency));
+  if (now.tick_to_trade.total != 0)
+    line += " tick-to-trade " + percentiles(now.tick_to_trade.since(prev.tick_to_trade));
   return line;
 }
 
@@ -270,6 +299,16 @@ std::string Pipeline::summary_json(const std::string& backend) const {
                 s.parse_latency.percentile(0.5), s.parse_latency.percentile(0.99), s.book_latency.percentile(0.5),
                 s.book_latency.percentile(0.99), s.book_latency.percentile(0.9999));
   j += buf;
+  std::snprintf(buf, sizeof buf, "  \"tick_to_trade_ns\": {\"count\": %" PRIu64 ", \"p50\": %" PRIu64
+                ", \"p99\": %" PRIu64 ", \"p9999\": %" PRIu64 "},\n", s.tick_to_trade.total,
+                s.tick_to_trade.percentile(0.5), s.tick_to_trade.percentile(0.99), s.tick_to_trade.percentile(0.9999));
+  j += buf;
+  j += quote_->summary_members();
+  field("order_packets", s.order_packets);
+  field("malformed_order_packets", s.malformed_order);
+  field("order_ring_full", s.order_ring_full);
+  field("orders_sent", s.orders_sent);
+  field("orders_failed", s.orders_failed);
   field("tx_sent", s.tx_sent);
   field("tx_failed", s.tx_failed, true);
   j += "}\n";

@@ -1,5 +1,7 @@
 #include "core/pipeline/pipeline_config.hpp"
 
+#include "core/pipeline/net_address.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -18,7 +20,7 @@ const char* const kEmbeddedDevConfig = R"({
   "feed": { "port": 26400, "group": "", "listen": "127.0.0.1", "session": "" },
   "retransmission": { "server": "127.0.0.1:26410", "port": 26401, "retry_ms": 20, "max_retries": 5,
                       "window_messages": 262144, "max_request_messages": 10000 },
-  "orders": { "port": 26402 },
+  "orders": { "port": 26402, "gateway": "127.0.0.1:26420" },
   "pipeline": { "burst": 32, "ring_size": 4096, "pool_packets": 8192,
                 "cores": [ { "cpu": -1, "stages": ["rx", "parse", "book", "quote", "tx"] } ] },
   "books": { "max_orders": 2097152, "max_levels": 1048576, "max_locates": 65536,
@@ -152,6 +154,7 @@ std::string parse_config(const std::string& json, PipelineConfig& c) {
   if (const Value* v = top.child("orders")) {
     Section s(*v, "orders", error);
     s.uint("port", c.order_port, 1);
+    s.string("gateway", c.order_gateway);
     s.finish();
   }
   if (const Value* v = top.child("pipeline")) {
@@ -226,6 +229,12 @@ std::string validate(const PipelineConfig& c) {
   if (c.pool_packets < 2 * c.burst) return "pipeline.pool_packets: expected at least 2 * pipeline.burst";
   if (c.feed_port == c.retrans_port || c.feed_port == c.order_port || c.retrans_port == c.order_port)
     return "feed.port, retransmission.port, orders.port: expected three different ports";
+  if (!c.order_gateway.empty()) {
+    uint32_t ip = 0;
+    uint16_t port = 0;
+    if (!parse_endpoint(c.order_gateway, ip, port))
+      return "orders.gateway: expected IP:PORT or \"\" (no order entry), got \"" + c.order_gateway + "\"";
+  }
   if (c.feed_session.size() > 10)
     return "feed.session: expected at most 10 characters (MoldUDP64 session), got \"" + c.feed_session + "\"";
   if (c.symbols.size() > 16) return "symbols: expected at most 16 symbols";

@@ -31,7 +31,8 @@ struct PipelineConfig {
   uint32_t max_retries = 5;
   uint32_t window_messages = 1u << 18;
   uint32_t max_request_messages = 10000;
-  uint16_t order_port = 26402;
+  uint16_t order_port = 26402;       // local port of the order-entry session (OUCH over MoldUDP64 framing)
+  std::string order_gateway = "127.0.0.1:26420";  // the exchange's order-entry address ("" = no order entry)
 
   // Pipeline.
   uint32_t burst = 32;

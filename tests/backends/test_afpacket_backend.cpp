@@ -430,12 +430,14 @@ TEST(AfPacketVeth, OutOfOrderGiveBackKeepsTheRingInOrder) {
 }
 
 TEST(AfPacketVeth, SendsWellFormedRetransmissionRequests) {
-  auto b = open_backend(config(64));
+  pmm::pipe::PipelineConfig c = config(64);
+  c.order_gateway = "";  // no order entry: order datagrams are not sent
+  auto b = open_backend(c);
   ASSERT_NE(b, nullptr);
   PeerSocket peer;
   const pmm::pipe::TxEvent events[] = {request(1), request(2, pmm::pipe::Destination::kOrderGateway), request(3),
                                        request(4)};
-  EXPECT_EQ(b->sink().send_burst(events, 4), 3u);  // no order gateway address yet: that one is not sent
+  EXPECT_EQ(b->sink().send_burst(events, 4), 3u);
   const std::vector<Bytes> frames = peer.capture(3);
   ASSERT_EQ(frames.size(), 3u);
   const uint8_t tags[] = {1, 3, 4};
@@ -453,6 +455,30 @@ TEST(AfPacketVeth, SendsWellFormedRetransmissionRequests) {
     EXPECT_EQ(Bytes(udp.payload, udp.payload + udp.len), Bytes(expected.payload, expected.payload + expected.length));
   }
   EXPECT_TRUE(receive(b->source(), 1, 50ms).empty());  // our own requests do not come back on RX
+}
+
+TEST(AfPacketVeth, OrdersGoToTheGatewayFromTheOrderPort) {
+  pmm::pipe::PipelineConfig c = config(64);
+  c.order_port = 26402;
+  c.order_gateway = pmm::pipe::format_ipv4(kPeerIp) + ":26420";
+  auto b = open_backend(c);
+  ASSERT_NE(b, nullptr);
+  PeerSocket peer;
+  const pmm::pipe::TxEvent events[] = {request(7, pmm::pipe::Destination::kOrderGateway), request(8)};
+  ASSERT_EQ(b->sink().send_burst(events, 2), 2u);
+  const std::vector<Bytes> frames = peer.capture(2);
+  ASSERT_EQ(frames.size(), 2u);
+  pmm::net::UdpView order, req;
+  ASSERT_EQ(pmm::net::parse_udp_frame(frames[0].data(), frames[0].size(), order), pmm::net::FrameError::kNone);
+  ASSERT_EQ(pmm::net::parse_udp_frame(frames[1].data(), frames[1].size(), req), pmm::net::FrameError::kNone);
+  EXPECT_EQ(order.addr.src_ip, kAppIp);
+  EXPECT_EQ(order.addr.dst_ip, kPeerIp);
+  EXPECT_EQ(order.addr.src_port, 26402);
+  EXPECT_EQ(order.addr.dst_port, 26420);
+  EXPECT_EQ(order.addr.dst_mac, mac(g_link.peer_mac));
+  EXPECT_EQ(Bytes(order.payload, order.payload + order.len), Bytes(events[0].payload, events[0].payload + 20));
+  EXPECT_EQ(req.addr.src_port, kRequestPort);
+  EXPECT_EQ(req.addr.dst_port, kServerPort);
 }
 
 TEST(AfPacketVeth, ConfiguredLocalMacIsTheSource) {

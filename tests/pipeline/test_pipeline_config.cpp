@@ -49,6 +49,7 @@ std::map<std::string, std::string> fields(const PipelineConfig& c) {
       {"retransmission.window_messages", std::to_string(c.window_messages)},
       {"retransmission.max_request_messages", std::to_string(c.max_request_messages)},
       {"orders.port", std::to_string(c.order_port)},
+      {"orders.gateway", c.order_gateway},
       {"pipeline.burst", std::to_string(c.burst)},
       {"pipeline.ring_size", std::to_string(c.ring_size)},
       {"pipeline.pool_packets", std::to_string(c.pool_packets)},
@@ -151,6 +152,7 @@ const KeyCase kEveryKey[] = {
     {"retransmission.window_messages", "1024", "1024"},
     {"retransmission.max_request_messages", "500", "500"},
     {"orders.port", "27002", "27002"},
+    {"orders.gateway", "10.1.2.4:27020", "10.1.2.4:27020"},
     {"pipeline.burst", "16", "16"},
     {"pipeline.ring_size", "65536", "65536"},
     {"pipeline.pool_packets", "100", "100"},
@@ -244,6 +246,8 @@ TEST(PipelineConfigErrors, OutOfRange) {
   expect_error({"feed.port=0"}, "feed.port", {"expected an integer from 1 to 65535"});
   expect_error({"feed.port=65536"}, "feed.port", {"expected an integer from 1 to 65535"});
   expect_error({"orders.port=0"}, "orders.port", {"from 1 to 65535"});
+  expect_error({"orders.gateway=10.1.2.4"}, "orders.gateway", {"expected IP:PORT"});
+  expect_error({"orders.gateway=10.1.2.4:0"}, "orders.gateway", {"expected IP:PORT"});
   expect_error({"retransmission.port=70000"}, "retransmission.port", {"from 1 to 65535"});
   expect_error({"retransmission.retry_ms=0"}, "retransmission.retry_ms", {"from 1 to 60000"});
   expect_error({"retransmission.retry_ms=60001"}, "retransmission.retry_ms", {"from 1 to 60000"});
