@@ -111,7 +111,9 @@ void BookStage::emit_trading_states(uint32_t from, uint32_t to) noexcept {
   for (uint32_t i = from; i < to; ++i) {
     const MdEvent& e = events_[i];
     if (e.message[0] != 'H') continue;
-    const uint16_t locate = load_be16(e.message + 1);  // H: stock locate at offset 1
+    itch::StockTradingAction h;
+    itch::decode(e.message, h);
+    const uint16_t locate = h.h.locate;
     if (locate >= watched_slot_.size() || watched_slot_[locate] == 0) continue;
     if (staged_ == staging_.size()) {  // cannot happen with the bound below; counted, never overrun
       counters_.ring_full.add();
@@ -124,7 +126,7 @@ void BookStage::emit_trading_states(uint32_t from, uint32_t to) noexcept {
     ev.locate = locate;
     ev.kind = TopKind::kTradingState;
     ev.symbol_slot = watched_slot_[locate];
-    ev.trading_state = builder_.trading_state(locate);
+    ev.trading_state = h.trading_state;  // this message's: a run may hold several H for one stock
   }
 }
 

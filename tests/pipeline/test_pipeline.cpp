@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <random>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "core/book_builder.hpp"
+#include "core/itch.hpp"
 #include "core/moldudp64.hpp"
 #include "core/pipeline/pipeline.hpp"
 #include "core/udp_frame.hpp"
@@ -73,9 +75,15 @@ class MemoryNetwork final : public pipe::PacketSource, public pipe::PacketSink {
     for (uint32_t i = 0; i < n; ++i) ++released_[p[i].handle];
   }
 
-  // Answers each MoldUDP64 request from the history of feed packets, as the exchange does.
+  // Answers each MoldUDP64 request from the history of feed packets, as the exchange does. Order
+  // datagrams are kept as they are.
   uint32_t send_burst(const pipe::TxEvent* d, uint32_t n) noexcept override {
     for (uint32_t i = 0; i < n; ++i) {
+      if (d[i].destination == pipe::Destination::kOrderGateway) {
+        std::lock_guard<std::mutex> g(m_);
+        orders_.emplace_back(d[i].payload, d[i].payload + d[i].length);
+        continue;
+      }
       mold::Request r;
       EXPECT_EQ(d[i].destination, pipe::Destination::kRetransmissionServer);
       EXPECT_TRUE(mold::parse_request(d[i].payload, d[i].length, r));
@@ -102,6 +110,10 @@ class MemoryNetwork final : public pipe::PacketSource, public pipe::PacketSink {
     return released_.size();
   }
   uint64_t requests() const { return requests_; }
+  std::vector<Bytes> orders() {
+    std::lock_guard<std::mutex> g(m_);
+    return orders_;
+  }
 
  private:
   std::mutex m_;
@@ -109,6 +121,7 @@ class MemoryNetwork final : public pipe::PacketSource, public pipe::PacketSink {
   std::deque<Bytes> held_;
   std::vector<int> released_;
   std::vector<Bytes> history_;  // MoldUDP64 payloads of the feed
+  std::vector<Bytes> orders_;   // order datagrams sent
   uint16_t retrans_port_;
   std::atomic<uint64_t> requests_{0};
 };
@@ -308,6 +321,162 @@ TEST(Pipeline, DrainingTakesNothingNewAndEmptiesTheRings) {
   BookBuilder prefix(feed.capacity);
   for (uint64_t i = 0; i < s.messages; ++i) prefix.on_message(feed.messages_bytes[i].data(), feed.messages_bytes[i].size());
   EXPECT_EQ(p.books_digest(), prefix.books().digest());
+}
+
+// A quote stage that records what reaches it and answers every order-session message with one order
+// datagram carrying the triggering packet's RX timestamp (so TX measures tick-to-trade).
+class RecordingQuoteStage final : public pipe::QuotingStage {
+ public:
+  explicit RecordingQuoteStage(const pipe::QuoteWiring& w) : w_(w) {}
+  uint32_t run_once() noexcept override {
+    pipe::TopEvent t[16];
+    const uint32_t nt = w_.tops.pop_burst(t, 16);
+    for (uint32_t i = 0; i < nt; ++i) tops.push_back(t[i]);  // test double: allocation is fine here
+    pipe::OrderResponseEvent r[16];
+    const uint32_t nr = w_.responses.pop_burst(r, 16);
+    for (uint32_t i = 0; i < nr; ++i) {
+      responses.push_back(r[i]);
+      pipe::TxEvent order;
+      order.rx_tsc = r[i].rx_tsc;
+      order.destination = pipe::Destination::kOrderGateway;
+      order.length = 8;
+      std::memcpy(order.payload, &r[i].sequence, 8);
+      EXPECT_EQ(w_.orders.push_burst(&order, 1), 1u);
+    }
+    return nt + nr;
+  }
+  uint64_t top_events() const noexcept override { return tops.size(); }
+  bool end_of_session() const noexcept override { return false; }
+  const pipe::LatencyHistogram& latency() const noexcept override { return latency_; }
+
+  std::vector<pipe::TopEvent> tops;
+  std::vector<pipe::OrderResponseEvent> responses;
+
+ private:
+  pipe::QuoteWiring w_;
+  pipe::LatencyHistogram latency_;
+};
+
+Bytes itch_bytes(const auto& m) {
+  Bytes b(std::remove_cvref_t<decltype(m)>::kLength);
+  itch::encode(m, b.data());
+  return b;
+}
+
+Bytes mold_packet(const char* session, uint64_t first, const std::vector<Bytes>& messages) {
+  Bytes buf(1400);
+  mold::PacketBuilder pb(buf.data(), buf.size(), mold::make_session(session), first);
+  for (const Bytes& m : messages) EXPECT_TRUE(pb.add(m.data(), static_cast<uint16_t>(m.size())));
+  buf.resize(pb.finish());
+  return buf;
+}
+
+// The order session's inbound side reaches the quote stage one message at a time, with heartbeats and
+// the gateway's re-requests told apart and malformed packets counted; configured symbols' trading
+// states (ITCH H) reach it too; orders the quote stage queues leave on TX to the order gateway.
+TEST(Pipeline, OrderSessionAndTradingStatesReachTheQuoteStage) {
+  pipe::PipelineConfig c;
+  c.books.max_orders = 1024;
+  c.books.max_levels = 1024;
+  c.books.max_locates = 64;
+  c.books.level_index_entries = 4096;
+  c.local_ip = "10.77.0.2";
+  c.symbols = {"ZVZZT", "AAPL"};
+  MemoryNetwork net({}, c.retrans_port);
+
+  itch::StockDirectory aapl;
+  aapl.h.locate = 7;
+  aapl.stock = itch::make_symbol("AAPL");
+  itch::StockDirectory other = aapl;
+  other.h.locate = 8;
+  other.stock = itch::make_symbol("MSFT");
+  itch::StockTradingAction halt;
+  halt.h.locate = 7;
+  halt.stock = aapl.stock;
+  halt.trading_state = 'H';
+  itch::StockTradingAction other_halt = halt;
+  other_halt.h.locate = 8;
+  other_halt.stock = other.stock;
+  itch::StockTradingAction resume = halt;
+  resume.trading_state = 'T';
+  const Bytes feed = mold_packet("FEED", 1, {itch_bytes(aapl), itch_bytes(other), itch_bytes(halt),
+                                             itch_bytes(other_halt), itch_bytes(resume)});
+  net.put(frame(feed.data(), feed.size(), c.feed_port));
+
+  // Order session: three messages in one packet, a heartbeat, a re-request of our messages 5..7, a
+  // truncated packet and an over-long message.
+  const Bytes m1(40, 'a'), m2(66, 'b'), m3(31, 'c');
+  const Bytes three = mold_packet("OUCH", 11, {m1, m2, m3});
+  net.put(frame(three.data(), three.size(), c.order_port));
+  Bytes heartbeat(mold::kHeaderSize);
+  mold::encode_heartbeat(heartbeat.data(), mold::make_session("OUCH"), 14);
+  net.put(frame(heartbeat.data(), heartbeat.size(), c.order_port));
+  Bytes request(mold::kHeaderSize);
+  mold::encode_request(request.data(), mold::Request{mold::make_session("OUCH"), 5, 3});
+  net.put(frame(request.data(), request.size(), c.order_port));
+  const Bytes truncated(three.begin(), three.end() - 1);
+  net.put(frame(truncated.data(), truncated.size(), c.order_port));
+  const Bytes too_long = mold_packet("OUCH", 14, {Bytes(pipe::kOrderMessageCapacity + 1, 'x')});
+  net.put(frame(too_long.data(), too_long.size(), c.order_port));
+
+  pipe::SpscRingFactory rings;
+  RecordingQuoteStage* quote = nullptr;
+  pipe::Pipeline p(c, net, net, rings, pipe::TscClock::calibrate(std::chrono::milliseconds(5)), {},
+                   [&quote](const pipe::QuoteWiring& w) {
+                     auto q = std::make_unique<RecordingQuoteStage>(w);
+                     quote = q.get();
+                     return q;
+                   });
+  ASSERT_NE(quote, nullptr);
+  std::thread core([&p] { pipe::run_core_loop(p.core_stages(0), p.control()); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (net.orders().size() < 5 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(p.drain_and_stop(2000));
+  core.join();
+
+  // Order session: 3 messages, the heartbeat (next sequence 14) and the request, in arrival order.
+  ASSERT_EQ(quote->responses.size(), 5u);
+  const std::vector<Bytes> bodies = {m1, m2, m3};
+  for (size_t i = 0; i < 3; ++i) {
+    const pipe::OrderResponseEvent& e = quote->responses[i];
+    EXPECT_EQ(e.kind, pipe::OrderEventKind::kMessage);
+    EXPECT_EQ(e.sequence, 11 + i);
+    EXPECT_EQ(Bytes(e.message, e.message + e.length), bodies[i]);
+    EXPECT_EQ(std::string(e.session, 10), "OUCH      ");
+    EXPECT_NE(e.rx_tsc, 0u);
+  }
+  EXPECT_EQ(quote->responses[3].kind, pipe::OrderEventKind::kHeartbeat);
+  EXPECT_EQ(quote->responses[3].sequence, 14u);
+  EXPECT_EQ(quote->responses[4].kind, pipe::OrderEventKind::kRequest);
+  EXPECT_EQ(quote->responses[4].sequence, 5u);
+  EXPECT_EQ(quote->responses[4].length, 3u);
+  const pipe::PipelineSnapshot s = p.snapshot();
+  EXPECT_EQ(s.order_packets, 5u);
+  EXPECT_EQ(s.malformed_order, 2u);
+  EXPECT_EQ(s.order_ring_full, 0u);
+
+  // Trading states: only the configured symbol's (AAPL is slot 2), halted then trading again.
+  std::vector<pipe::TopEvent> states;
+  for (const pipe::TopEvent& t : quote->tops)
+    if (t.kind == pipe::TopKind::kTradingState) states.push_back(t);
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_EQ(states[0].locate, 7u);
+  EXPECT_EQ(states[0].symbol_slot, 2u);
+  EXPECT_EQ(states[0].trading_state, 'H');
+  EXPECT_EQ(states[1].trading_state, 'T');
+
+  // Every order the quote stage queued left on TX, to the order gateway, and was timed.
+  const std::vector<Bytes> sent = net.orders();
+  ASSERT_EQ(sent.size(), 5u);
+  for (size_t i = 0; i < sent.size(); ++i) {
+    uint64_t seq = 0;
+    ASSERT_EQ(sent[i].size(), 8u);
+    std::memcpy(&seq, sent[i].data(), 8);
+    EXPECT_EQ(seq, quote->responses[i].sequence);
+  }
+  EXPECT_EQ(s.orders_sent, 5u);
+  EXPECT_EQ(s.tick_to_trade.total, 5u);
 }
 
 }  // namespace
