@@ -1,0 +1,81 @@
+#include "core/orders/order_token.hpp"
+
+#include <cassert>
+
+namespace pmm::orders {
+
+namespace {
+
+constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+void put_base36(char* out, size_t digits, uint64_t v) noexcept {
+  for (size_t i = digits; i-- > 0;) {
+    out[i] = kDigits[v % 36];
+    v /= 36;
+  }
+  assert(v == 0 && "value does not fit its field");
+}
+
+bool get_base36(const char* in, size_t digits, uint64_t& v) noexcept {
+  v = 0;
+  for (size_t i = 0; i < digits; ++i) {
+    const char c = in[i];
+    uint64_t d;
+    if (c >= '0' && c <= '9') {
+      d = static_cast<uint64_t>(c - '0');
+    } else if (c >= 'A' && c <= 'Z') {
+      d = static_cast<uint64_t>(c - 'A') + 10;
+    } else {
+      return false;
+    }
+    v = v * 36 + d;
+  }
+  return true;
+}
+
+}  // namespace
+
+OrderToken encode_token(const TokenParts& p) noexcept {
+  assert(p.epoch <= kMaxEpoch);
+  assert(p.counter < kCounterLimit);
+  assert(p.slot < kSlotLimit);
+  OrderToken t;
+  put_base36(t.chars.data(), kEpochDigits, p.epoch);
+  put_base36(t.chars.data() + kEpochDigits, kCounterDigits, p.counter);
+  put_base36(t.chars.data() + kEpochDigits + kCounterDigits, kSlotDigits, p.slot);
+  return t;
+}
+
+bool decode_token(const OrderToken& t, TokenParts& out) noexcept {
+  uint64_t epoch, counter, slot;
+  if (!get_base36(t.chars.data(), kEpochDigits, epoch)) return false;
+  if (!get_base36(t.chars.data() + kEpochDigits, kCounterDigits, counter)) return false;
+  if (!get_base36(t.chars.data() + kEpochDigits + kCounterDigits, kSlotDigits, slot)) return false;
+  out.epoch = static_cast<uint32_t>(epoch);
+  out.counter = counter;
+  out.slot = static_cast<uint32_t>(slot);
+  return true;
+}
+
+OrderToken make_token(std::string_view text) noexcept {
+  OrderToken t;
+  t.chars.fill(' ');
+  for (size_t i = 0; i < text.size() && i < kTokenSize; ++i) t.chars[i] = text[i];
+  return t;
+}
+
+TokenIssuer::TokenIssuer(uint32_t epoch) noexcept : epoch_(epoch) { assert(epoch <= kMaxEpoch); }
+
+bool TokenIssuer::next(uint32_t slot, OrderToken& out) noexcept {
+  if (next_counter_ >= kCounterLimit) return false;
+  out = encode_token(TokenParts{epoch_, next_counter_, slot});
+  ++next_counter_;
+  return true;
+}
+
+void TokenIssuer::set_next_counter(uint64_t counter) noexcept {
+  assert(counter <= kCounterLimit);
+  next_counter_ = counter;
+}
+
+}  // namespace pmm::orders

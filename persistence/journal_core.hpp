@@ -1,0 +1,65 @@
+// The journal core's loop (setup -> run -> teardown, like a DPDK lcore loop): drains the pipeline cores'
+// JournalRings in bursts, appends each record to the JournalWriter (which assigns the sequence numbers:
+// the journal's order is the one total order of the appliance), and group-commits every
+// sync interval or when asked. The only syscalls are the writer's syncs and segment rollovers.
+//
+// If the writer fails, the core stops draining and closes every ring: producers see full() and stop
+// quoting; the writer's failed()/error() say why.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "persistence/journal_ring.hpp"
+#include "persistence/journal_writer.hpp"
+
+namespace pmm::persistence {
+
+struct JournalCoreOptions {
+  uint32_t burst = 32;                // records taken from one ring per visit
+  uint32_t sync_interval_ms = 100;    // persistence.journalSyncIntervalMs
+};
+
+class JournalCore {
+ public:
+  // The rings and the writer must outlive the core. Sets up its burst buffer here (no later allocation).
+  JournalCore(JournalWriter& writer, std::vector<JournalRing*> rings, const JournalCoreOptions& options);
+
+  // One pass: at most `burst` records from each ring, then a group commit if the interval has passed or
+  // one was requested. Returns the records appended.
+  uint32_t run_once() noexcept;
+
+  // Loops run_once() until `stop` is set, then drains what is left in the rings and syncs (teardown).
+  // The producers must have stopped before `stop` is set, or their last records may stay in the rings.
+  void run(const std::atomic<bool>& stop) noexcept;
+
+  // Drains every ring until empty and syncs; returns false if the writer has failed.
+  bool drain_and_sync() noexcept;
+
+  // Any thread: ask for a group commit at the next pass (e.g. management's "sync now").
+  void request_sync() noexcept { sync_requested_.store(true, std::memory_order_release); }
+
+  // Any thread.
+  uint64_t records() const noexcept { return records_.load(std::memory_order_relaxed); }
+  uint64_t syncs() const noexcept { return syncs_.load(std::memory_order_relaxed); }
+  uint64_t durable_sequence() const noexcept { return writer_.durable_sequence(); }
+  bool failed() const noexcept { return writer_.failed(); }
+
+ private:
+  bool commit() noexcept;
+  void close_rings() noexcept;
+
+  JournalWriter& writer_;
+  std::vector<JournalRing*> rings_;
+  std::vector<JournalEntry> burst_;
+  std::chrono::steady_clock::duration interval_;
+  std::chrono::steady_clock::time_point next_sync_;
+  bool rings_closed_ = false;
+  std::atomic<bool> sync_requested_{false};
+  std::atomic<uint64_t> records_{0};
+  std::atomic<uint64_t> syncs_{0};
+};
+
+}  // namespace pmm::persistence

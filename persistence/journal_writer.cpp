@@ -1,0 +1,385 @@
+#include "persistence/journal_writer.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "persistence/journal_reader.hpp"
+
+namespace pmm::persistence {
+
+namespace j = journal;
+
+namespace {
+
+int real_preallocate(int fd, uint64_t bytes) {
+#if defined(__APPLE__)
+  // F_PREALLOCATE reserves blocks (contiguous if possible), ftruncate sets the size: no sparse holes.
+  fstore_t store{};
+  store.fst_flags = F_ALLOCATECONTIG | F_ALLOCATEALL;
+  store.fst_posmode = F_PEOFPOSMODE;
+  store.fst_offset = 0;
+  store.fst_length = static_cast<off_t>(bytes);
+  if (::fcntl(fd, F_PREALLOCATE, &store) == -1) {
+    store.fst_flags = F_ALLOCATEALL;
+    if (::fcntl(fd, F_PREALLOCATE, &store) == -1) return errno;
+  }
+  return ::ftruncate(fd, static_cast<off_t>(bytes)) == 0 ? 0 : errno;
+#else
+  // Real blocks, not a sparse file: a full disk must fail here, not as SIGBUS on a mapped write.
+  int err;
+  do {
+    err = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  } while (err == EINTR);
+  return err;
+#endif
+}
+
+int real_sync_range(void* addr, size_t bytes) { return ::msync(addr, bytes, MS_SYNC) == 0 ? 0 : errno; }
+
+int real_sync_file(int fd) {
+#if defined(__APPLE__)
+  if (::fcntl(fd, F_FULLFSYNC) == 0) return 0;  // fsync alone stops at the drive's cache on macOS
+  return ::fsync(fd) == 0 ? 0 : errno;
+#else
+  return ::fdatasync(fd) == 0 ? 0 : errno;
+#endif
+}
+
+int real_sync_dir(const char* dir) {
+  const int fd = ::open(dir, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const int err = ::fsync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  return err;
+}
+
+constexpr JournalSyscalls kRealSyscalls{real_preallocate, real_sync_range, real_sync_file, real_sync_dir};
+
+uint64_t os_page_bytes() noexcept {
+  static const uint64_t bytes = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  return bytes;
+}
+
+uint64_t unix_ns() noexcept {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
+const JournalSyscalls& real_journal_syscalls() noexcept { return kRealSyscalls; }
+
+JournalWriter::JournalWriter(const JournalWriterOptions& options)
+    : directory_(options.directory),
+      new_segment_bytes_(options.segment_bytes),
+      sys_(options.syscalls != nullptr ? options.syscalls : &kRealSyscalls) {}
+
+JournalWriter::~JournalWriter() { close(); }
+
+std::unique_ptr<JournalWriter> JournalWriter::open(const JournalWriterOptions& options, std::string& error) {
+  if (options.directory.empty()) {
+    error = "journal: no directory given";
+    return nullptr;
+  }
+  if (options.segment_bytes % j::kPageBytes != 0 || options.segment_bytes < j::kMinSegmentBytes) {
+    error = "journal: segment size " + std::to_string(options.segment_bytes) + " is not a multiple of 4096 >= " +
+            std::to_string(j::kMinSegmentBytes);
+    return nullptr;
+  }
+  if (options.first_sequence == 0) {
+    error = "journal: the first sequence must be >= 1";
+    return nullptr;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.directory, ec);
+  if (ec) {
+    error = "journal: cannot create " + options.directory + ": " + ec.message();
+    return nullptr;
+  }
+
+  const JournalReport report = verify_journal(options.directory);
+  if (report.status == JournalStatus::Failed) {
+    error = "journal " + options.directory + " cannot be opened for writing: " + report.damage.detail;
+    return nullptr;
+  }
+  if (report.status == JournalStatus::TornTail) {
+    error = "journal " + options.directory + " has a torn tail (repair it first): " + report.damage.detail;
+    return nullptr;
+  }
+
+  std::unique_ptr<JournalWriter> w(new JournalWriter(options));
+  if (report.status == JournalStatus::Empty) {
+    w->last_sequence_ = options.first_sequence - 1;
+    w->marker_sequence_ = w->last_sequence_;
+    w->create_segment(options.first_sequence);
+  } else {
+    const JournalSegmentReport& last = report.segments.back();
+    w->last_sequence_ = report.last_sequence;
+    w->marker_sequence_ = std::min(report.durable_watermark, report.last_sequence);
+    if (last.ended) {
+      w->create_segment(report.last_sequence + 1);
+    } else {
+      w->path_ = last.file;
+      const int fd = ::open(last.file.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd < 0) {
+        w->fail("open", errno, 0);
+      } else if (w->map_segment(fd, last.file, last.segment_bytes)) {
+        w->salt_ = last.salt;
+        w->pos_ = last.end_offset;
+        w->synced_pos_ = j::kSegmentHeaderBytes;
+        w->fast_limit_ = w->segment_bytes_ - j::kPageBytes;
+        w->flush_segment();  // whatever a crashed process left in the page cache becomes durable now
+        w->prefault_for_writing();
+      }
+    }
+  }
+  if (!w->failed_local_) {
+    w->durable_.store(w->last_sequence_, std::memory_order_release);
+    w->append_marker_if_due();
+  }
+  if (w->failed_local_) {
+    error = w->error_;
+    return nullptr;
+  }
+  return w;
+}
+
+uint64_t JournalWriter::append_slow(uint16_t type, const void* payload, uint16_t length) noexcept {
+  if (failed_local_ || closed_) return 0;
+  const uint32_t size = j::record_bytes(length);
+  const uint64_t off = place(size);
+  if (off == UINT64_MAX) return 0;
+  j::encode_record(base_ + off, type, last_sequence_ + 1, payload, length, salt_);
+  pos_ = off + size;
+  return ++last_sequence_;
+}
+
+uint64_t JournalWriter::place(uint32_t size) noexcept {
+  if (failed_local_ || closed_) return UINT64_MAX;
+  // The record and, after it, the end record must fit in this segment.
+  auto fits = [this, size](uint64_t at) {
+    return j::next_record_offset(at + size) + j::kRecordHeaderBytes <= segment_bytes_;
+  };
+  uint64_t off = size > j::page_room(pos_) ? pos_ + j::page_room(pos_) : pos_;
+  if (!fits(off)) {
+    if (!rollover()) return UINT64_MAX;
+    off = size > j::page_room(pos_) ? pos_ + j::page_room(pos_) : pos_;
+    assert(fits(off));
+  }
+  if (off != pos_) {
+    // The rest of the page becomes one padding record (zeros, already there); fewer than 16 bytes stay
+    // zero and readers skip them by the page rule.
+    const uint64_t room = off - pos_;
+    if (room >= j::kRecordHeaderBytes) {
+      uint8_t* r = base_ + pos_;
+      const auto length = static_cast<uint16_t>(room - j::kRecordHeaderBytes);
+      j::store_le<uint16_t>(r + 4, j::kPadding);
+      j::store_le<uint16_t>(r + 6, length);
+      j::store_le<uint64_t>(r + 8, last_sequence_);
+      j::store_le<uint32_t>(r, j::record_crc(r, length, salt_));
+    }
+    pos_ = off;
+  }
+  return off;
+}
+
+bool JournalWriter::write_internal(uint16_t type, const void* payload, uint16_t length) noexcept {
+  const uint32_t size = j::record_bytes(length);
+  const uint64_t off = place(size);
+  if (off == UINT64_MAX) return false;
+  j::encode_record(base_ + off, type, last_sequence_, payload, length, salt_);
+  pos_ = off + size;
+  return true;
+}
+
+void JournalWriter::append_marker_if_due() noexcept {
+  if (failed_local_ || closed_ || last_sequence_ <= marker_sequence_) return;
+  uint8_t payload[j::kSyncMarkerPayload];
+  j::store_le<uint64_t>(payload, last_sequence_);
+  j::store_le<uint64_t>(payload + 8, unix_ns());
+  if (write_internal(j::kSyncMarker, payload, sizeof payload)) marker_sequence_ = last_sequence_;
+}
+
+bool JournalWriter::flush_segment() noexcept {
+  if (failed_local_) return false;
+  if (pos_ <= synced_pos_) return true;
+  const uint64_t page = os_page_bytes();
+  const uint64_t start = synced_pos_ - synced_pos_ % page;
+  const uint64_t tail = pos_ - pos_ % page;  // the OS page holding the end of the records
+  // Whole pages first, then the partly written tail page: the tail page is the only one written again
+  // by the next sync, and it goes out only after everything before it is on disk.
+  if (tail > start) {
+    if (const int err = sys_->sync_range(base_ + start, tail - start); err != 0) {
+      fail("msync", err, start);
+      return false;
+    }
+  }
+  if (pos_ > tail) {
+    if (const int err = sys_->sync_range(base_ + tail, std::min(page, segment_bytes_ - tail)); err != 0) {
+      fail("msync", err, tail);
+      return false;
+    }
+  }
+#if defined(__APPLE__)
+  if (const int err = sys_->sync_file(fd_); err != 0) {  // msync stops at the drive's cache on macOS
+    fail("F_FULLFSYNC", err, start);
+    return false;
+  }
+#endif
+  synced_pos_ = pos_;
+  return true;
+}
+
+bool JournalWriter::sync() noexcept {
+  if (failed_local_) return false;
+  if (closed_ || pos_ <= synced_pos_) return true;  // nothing dirty: no syscall
+  if (!flush_segment()) return false;
+  ++syncs_;
+  if (last_sequence_ > durable_.load(std::memory_order_relaxed))
+    durable_.store(last_sequence_, std::memory_order_release);
+  append_marker_if_due();
+  return !failed_local_;
+}
+
+bool JournalWriter::rollover() noexcept {
+  // Close this segment: its end record, then everything durable, before the next segment exists. A
+  // reader may then treat any damage in a segment that has a successor as real corruption.
+  const uint64_t end = j::next_record_offset(pos_);
+  assert(end + j::kRecordHeaderBytes <= segment_bytes_);
+  j::encode_record(base_ + end, j::kSegmentEnd, last_sequence_, nullptr, 0, salt_);
+  pos_ = end + j::kRecordHeaderBytes;
+  if (!flush_segment()) return false;
+  ++syncs_;
+  if (last_sequence_ > durable_.load(std::memory_order_relaxed))
+    durable_.store(last_sequence_, std::memory_order_release);
+  unmap_segment();
+  if (!create_segment(last_sequence_ + 1)) return false;
+  append_marker_if_due();  // first record of the new segment: "durable through" the old one's end
+  return !failed_local_;
+}
+
+bool JournalWriter::map_segment(int fd, const std::string& path, uint64_t bytes) noexcept {
+  path_ = path;
+  fd_ = fd;
+  int flags = MAP_SHARED;
+#if defined(MAP_POPULATE)
+  flags |= MAP_POPULATE;
+#endif
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, flags, fd, 0);
+  if (p == MAP_FAILED) {
+    fail("mmap", errno, 0);
+    return false;
+  }
+  base_ = static_cast<uint8_t*>(p);
+  segment_bytes_ = bytes;
+  return true;
+}
+
+void JournalWriter::prefault_for_writing() noexcept {
+  // Rewrites one byte of every page with its own value, so appends do not take a page fault per page:
+  // MAP_POPULATE alone maps shared file pages read-only until the first write (the kernel's dirty
+  // tracking). Called after the segment's last fdatasync: a sync cleans the pages and write-protects
+  // them again (so does the kernel's own writeback, 30 s after a page is dirtied, by default).
+  for (uint64_t off = 0; off < segment_bytes_; off += j::kPageBytes) {
+    volatile uint8_t* q = base_ + off;
+    *q = *q;
+  }
+}
+
+bool JournalWriter::create_segment(uint64_t first_sequence) noexcept {
+  const std::string path = directory_ + "/" + j::segment_file_name(first_sequence);
+  const std::string tmp = path + ".tmp";
+  path_ = tmp;
+  // Built under a temporary name and renamed once its header is durable, so a *.journal file always
+  // has a good header; a crash mid-way leaves only a *.tmp file, which readers ignore.
+  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    fail("create", errno, 0);
+    return false;
+  }
+  if (const int err = sys_->preallocate(fd, new_segment_bytes_); err != 0) {
+    ::close(fd);
+    fail("preallocate", err, 0);
+    return false;
+  }
+  if (!map_segment(fd, tmp, new_segment_bytes_)) {
+    ::close(fd);
+    fd_ = -1;
+    return false;
+  }
+  std::random_device rd;
+  uint32_t salt = 0;
+  while (salt == 0) salt = static_cast<uint32_t>(rd());
+  j::SegmentHeader h;
+  h.segment_bytes = new_segment_bytes_;
+  h.first_sequence = first_sequence;
+  h.salt = salt;
+  h.created_unix_ns = unix_ns();
+  j::encode_segment_header(h, base_);
+  if (const int err = sys_->sync_range(base_, std::min(os_page_bytes(), segment_bytes_)); err != 0) {
+    fail("msync", err, 0);
+    return false;
+  }
+  if (const int err = sys_->sync_file(fd); err != 0) {  // size and allocation
+    fail("fdatasync", err, 0);
+    return false;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    fail("rename", errno, 0);
+    return false;
+  }
+  path_ = path;
+  if (const int err = sys_->sync_dir(directory_.c_str()); err != 0) {
+    fail("fsync of the directory", err, 0);
+    return false;
+  }
+  prefault_for_writing();
+  salt_ = salt;
+  pos_ = j::kSegmentHeaderBytes;
+  synced_pos_ = j::kSegmentHeaderBytes;
+  fast_limit_ = segment_bytes_ - j::kPageBytes;
+  ++segments_created_;
+  return true;
+}
+
+void JournalWriter::unmap_segment() noexcept {
+  if (base_ != nullptr) ::munmap(base_, segment_bytes_);
+  if (fd_ >= 0) ::close(fd_);
+  base_ = nullptr;
+  fd_ = -1;
+  fast_limit_ = 0;
+}
+
+bool JournalWriter::close() noexcept {
+  if (closed_) return !failed_local_;
+  const bool ok = sync() && sync();  // the second makes the last sync marker durable too
+  unmap_segment();
+  closed_ = true;
+  return ok;
+}
+
+void JournalWriter::abandon() noexcept {
+  unmap_segment();
+  closed_ = true;
+}
+
+void JournalWriter::fail(const char* what, int err, uint64_t offset) noexcept {
+  if (failed_local_) return;
+  error_ = std::string("journal ") + what + " failed on " + path_ + " at offset " + std::to_string(offset) +
+           ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")";
+  failed_local_ = true;
+  fast_limit_ = 0;
+  failed_.store(true, std::memory_order_release);
+}
+
+}  // namespace pmm::persistence
