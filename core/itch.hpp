@@ -65,18 +65,6 @@ inline void store_header(uint8_t* p, char type, const Header& h) noexcept {
   store_be16(p + 3, h.tracking);
   store_be48(p + 5, h.timestamp);
 }
-template <size_t N>
-inline std::array<char, N> load_alpha(const uint8_t* p) noexcept {
-  std::array<char, N> a;
-  std::memcpy(a.data(), p, N);
-  return a;
-}
-template <size_t N>
-inline void store_alpha(uint8_t* p, const std::array<char, N>& a) noexcept {
-  std::memcpy(p, a.data(), N);
-}
-inline char load_char(const uint8_t* p) noexcept { return static_cast<char>(*p); }
-inline void store_char(uint8_t* p, char c) noexcept { *p = static_cast<uint8_t>(c); }
 }  // namespace detail
 
 // Declares the struct's wire type and length next to its fields.

@@ -75,21 +75,6 @@ inline constexpr size_t kMaxMessageLength = 80;  // Replaced
 // The spec's name of a message ("Enter Order"), or nullptr for a type the direction does not define.
 const char* message_name(Direction d, uint8_t type) noexcept;
 
-namespace detail {
-template <size_t N>
-inline std::array<char, N> load_alpha(const uint8_t* p) noexcept {
-  std::array<char, N> a;
-  std::memcpy(a.data(), p, N);
-  return a;
-}
-template <size_t N>
-inline void store_alpha(uint8_t* p, const std::array<char, N>& a) noexcept {
-  std::memcpy(p, a.data(), N);
-}
-inline char load_char(const uint8_t* p) noexcept { return static_cast<char>(*p); }
-inline void store_char(uint8_t* p, char c) noexcept { *p = static_cast<uint8_t>(c); }
-}  // namespace detail
-
 #define PMM_OUCH_MESSAGE(DIRECTION, TYPE_CHAR)                              \
   static constexpr Direction kDirection = Direction::DIRECTION;             \
   static constexpr char kType = TYPE_CHAR;                                  \
@@ -295,7 +280,6 @@ struct OrderModified {
 // decode(p, m): p points at the message type byte and holds at least T::kLength bytes.
 // encode(m, p): writes exactly T::kLength bytes, the type byte included.
 // Each pair lists the spec's offsets once; keep decode and encode side by side.
-using namespace detail;
 
 inline void decode(const uint8_t* p, EnterOrder& m) noexcept {
   m.token = load_alpha<14>(p + 1);

@@ -1,7 +1,9 @@
 // pinnaclemm: the appliance. Reads the configuration (a file, or the embedded dev profile), picks a
-// backend (DPDK, AF_PACKET or portable sockets), builds the shared pipeline, starts its cores, and
-// prints a status line every interval until SIGINT/SIGTERM (or the end of the feed's session with
-// --exit-at-end-of-session). The first signal drains the rings and exits 0; a second exits at once.
+// backend (DPDK, AF_PACKET or portable sockets), builds the shared pipeline (with the trading stage when
+// order entry is configured), starts its cores, and prints a status line every interval until
+// SIGINT/SIGTERM (or the end of the feed's session with --exit-at-end-of-session). The first signal
+// stops quoting, cancels every open order and waits for the acknowledgements (up to --unwind-ms), then
+// drains the rings and exits 0; a second signal exits at once.
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -15,6 +17,7 @@
 #include "core/pipeline/pipeline_config.hpp"
 #include "core/pipeline/tsc_clock.hpp"
 #include "dpdk-app/backend.hpp"
+#include "dpdk-app/trading_setup.hpp"
 
 namespace {
 
@@ -69,11 +72,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> overrides;
   bool exit_at_end = false, json = false, print_config = false, list_backends = false;
   double max_seconds = 0;
+  uint64_t unwind_ms = 3000;
   cli.add_option("--config", config_path, "JSON configuration (default: the embedded dev profile, hw-profiles/dev.json)");
   cli.add_option("--set", overrides, "Override one key: --set pipeline.burst=64 (repeatable)");
   cli.add_option("--backend", backend_name, "auto, dpdk, afpacket or portable (overrides the config's backend)");
   cli.add_flag("--exit-at-end-of-session", exit_at_end, "Stop once the feed's session ended and nothing is missing");
   cli.add_option("--max-seconds", max_seconds, "Stop after this long (0: run until a signal)");
+  cli.add_option("--unwind-ms", unwind_ms, "At stop: wait this long for our cancels to be acknowledged")
+      ->capture_default_str();
   cli.add_flag("--json", json, "Print the final summary as JSON on stdout");
   cli.add_flag("--print-config", print_config, "Print the effective configuration (JSON) and exit");
   cli.add_flag("--backends", list_backends, "List the backends this build has, one per line, and exit");
@@ -122,11 +128,36 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "[pmm] backend %s (%s): %s\n", backend->name().c_str(), why.c_str(), backend->describe().c_str());
 
+  // Order entry: on when the configuration has limits, a gateway and symbols.
+  std::string no_trading;
+  const bool trading = pmm::app::trading_enabled(config, no_trading);
+  pmm::risk::TradingConfig trading_config;
+  pmm::app::CountingEventSink order_events;
+  pmm::risk::TradingStage* trading_stage = nullptr;
+  pmm::pipe::QuoteStageFactory quote_factory;
+  if (trading) {
+    if (std::string e = pmm::app::make_trading_config(config, trading_config); !e.empty()) {
+      std::fprintf(stderr, "[pmm] error: %s\n", e.c_str());
+      return 2;
+    }
+    quote_factory = [&](const pmm::pipe::QuoteWiring& w) {
+      auto stage = std::make_unique<pmm::risk::TradingStage>(trading_config, w, order_events);
+      trading_stage = stage.get();
+      return stage;
+    };
+    std::fprintf(stderr, "[pmm] order entry: quoting %zu symbol(s) as firm %s, session %s, token epoch %u, gateway %s%s\n",
+                 trading_config.symbols.size(), trading_config.firm.c_str(), trading_config.session.c_str(),
+                 trading_config.epoch, config.order_gateway.c_str(),
+                 trading_config.response_latency_ns ? " (deterministic: responses applied at exchange time + latency)" : "");
+  } else {
+    std::fprintf(stderr, "[pmm] order entry off: %s\n", no_trading.c_str());
+  }
+
   const pmm::pipe::TscClock clock = pmm::pipe::TscClock::calibrate();
   std::unique_ptr<pmm::pipe::Pipeline> pipeline;
   try {
     pipeline = std::make_unique<pmm::pipe::Pipeline>(config, backend->source(), backend->sink(), backend->rings(), clock,
-                                                     [&](int cpu) { backend->before_core(cpu); });
+                                                     [&](int cpu) { backend->before_core(cpu); }, quote_factory);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "[pmm] error: building the pipeline: %s\n", e.what());
     return 1;
@@ -183,6 +214,17 @@ int main(int argc, char** argv) {
       previous = snap;
       last_status = now;
     }
+  }
+  if (trading_stage != nullptr) {
+    // Nothing of ours may stay on the exchange's book: cancel everything while RX still runs for the acks.
+    std::fprintf(stderr, "[pmm] stopping (%s): quoting stopped, cancelling %llu open order(s)\n", reason,
+                 static_cast<unsigned long long>(trading_stage->figures().open_orders.get()));
+    const bool unwound = pipeline->unwind(unwind_ms);
+    std::fprintf(stderr, "[pmm] %s\n",
+                 unwound ? "every order acknowledged closed"
+                         : ("warning: " + std::to_string(trading_stage->figures().open_orders.get()) +
+                            " order(s) not acknowledged closed within --unwind-ms " + std::to_string(unwind_ms) +
+                            ": check the exchange side").c_str());
   }
   std::fprintf(stderr, "[pmm] stopping (%s): draining rings\n", reason);
   const bool clean = pipeline->drain_and_stop(2000);

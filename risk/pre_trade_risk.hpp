@@ -218,6 +218,24 @@ class PreTradeRisk {
     gross_ += worst(s) - before;
   }
 
+  // Sets one symbol's exposure to what the order tracker says it is now: position, open shares per side
+  // and live orders. The trading stage calls this after every tracker change instead of the
+  // incremental callbacks, so replaces, anomalies and overfills can never make the two disagree.
+  void sync_exposure(uint16_t symbol, int64_t position, uint64_t open_buy, uint64_t open_sell,
+                     uint32_t open_orders) noexcept {
+    assert(symbol < symbol_count_);
+    assert(position >= -kPositionBound && position <= kPositionBound);
+    SymbolSlot& s = slots_[symbol];
+    const int64_t before = worst(s);
+    assert(total_open_ >= s.open_orders);
+    total_open_ = total_open_ - s.open_orders + open_orders;
+    s.position = position;
+    s.open_buy = static_cast<int64_t>(open_buy);
+    s.open_sell = static_cast<int64_t>(open_sell);
+    s.open_orders = open_orders;
+    gross_ += worst(s) - before;
+  }
+
   // An open order on `side` left the book without (further) fills: cancelled, expired, rejected by the
   // exchange. unfilled_shares: what was still open of it.
   void on_order_closed(uint16_t symbol, Side side, uint32_t unfilled_shares) noexcept {

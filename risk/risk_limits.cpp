@@ -1,7 +1,8 @@
 #include "risk/risk_limits.hpp"
 
+#include "core/config_section.hpp"
+
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <algorithm>
 #include <cassert>
@@ -62,73 +63,14 @@ namespace {
 
 using rapidjson::Value;
 
-// The config reader's key discipline (core/pipeline/pipeline_config.cpp's Section, which is private to
-// that file): every key read is remembered so unknown keys are reported; errors name the dotted key.
-class RiskSection {
- public:
-  RiskSection(const Value& v, std::string path, std::string& error) : v_(v), path_(std::move(path)), error_(error) {
-    if (!v.IsObject()) fail(path_, "an object");
-  }
+using config::Presence;
+using config::Section;
 
-  // An integer limit; `required` means absence is an error too.
-  bool limit(RiskLimitId id, int64_t& out, bool required) {
-    const std::string key(limit_key(id));
-    const LimitRange r = limit_range(id);
-    const std::string form = "an integer from " + std::to_string(r.min) + " to " + std::to_string(r.max);
-    const Value* v = find(key);
-    if (!v) {
-      if (required) fail(name(key), form + " (required)");
-      return false;
-    }
-    if (!v->IsInt64() || v->GetInt64() < r.min || v->GetInt64() > r.max) {
-      fail(name(key), form);
-      return false;
-    }
-    out = v->GetInt64();
-    return true;
-  }
-  void uint(const std::string& key, uint32_t& out, uint32_t min, uint32_t max) {
-    const Value* v = find(key);
-    if (!v) return;
-    if (!v->IsUint() || v->GetUint() < min || v->GetUint() > max)
-      return fail(name(key), "an integer from " + std::to_string(min) + " to " + std::to_string(max));
-    out = v->GetUint();
-  }
-  void boolean(const std::string& key, bool& out) {
-    const Value* v = find(key);
-    if (!v) return;
-    if (!v->IsBool()) return fail(name(key), "true or false");
-    out = v->GetBool();
-  }
-  const Value* child(const std::string& key) { return find(key); }
-
-  // Call last: any key not read above is unknown.
-  void finish() {
-    if (!error_.empty() || !v_.IsObject()) return;
-    for (auto it = v_.MemberBegin(); it != v_.MemberEnd(); ++it)
-      if (!seen_.count(it->name.GetString())) {
-        error_ = name(it->name.GetString()) + ": unknown key";
-        return;
-      }
-  }
-  std::string name(const std::string& key) const { return path_ + "." + key; }
-  void fail(const std::string& key, const std::string& expected) {
-    if (error_.empty()) error_ = key + ": expected " + expected;
-  }
-
- private:
-  const Value* find(const std::string& key) {
-    seen_.insert(key);
-    if (!v_.IsObject()) return nullptr;
-    const auto it = v_.FindMember(key.c_str());
-    return it == v_.MemberEnd() ? nullptr : &it->value;
-  }
-
-  const Value& v_;
-  std::string path_;
-  std::string& error_;
-  std::set<std::string> seen_;
-};
+// An integer limit in its range (limit_range); a default limit is required, an override is not.
+bool read_limit(Section& s, RiskLimitId id, int64_t& out, Presence presence) {
+  const LimitRange r = limit_range(id);
+  return s.integer(limit_key(id), out, r.min, r.max, presence);
+}
 
 constexpr RiskLimitId kAllLimits[kRiskLimitCount] = {
     RiskLimitId::kMaxPosition,       RiskLimitId::kMaxOrderShares, RiskLimitId::kMaxOrderNotional,
@@ -153,10 +95,10 @@ std::string parse_risk_limits(const Value& risk, const std::vector<std::string>&
   RiskLimits l;
   l.symbols = symbols;
   std::string error;
-  RiskSection top(risk, "risk", error);
+  Section top(risk, "risk", error);
   for (RiskLimitId id : kAllLimits) {
     int64_t v = 0;
-    if (!top.limit(id, v, true)) continue;
+    if (!read_limit(top, id, v, Presence::kRequired)) continue;
     if (is_per_symbol(id)) l.defaults.set(id, v);
     else if (id == RiskLimitId::kMaxTotalPosition) l.max_total_position = v;
     else if (id == RiskLimitId::kMaxOpenOrders) l.max_open_orders = static_cast<uint32_t>(v);
@@ -179,11 +121,11 @@ std::string parse_risk_limits(const Value& risk, const std::vector<std::string>&
           break;
         }
         const auto index = static_cast<size_t>(at - symbols.begin());
-        RiskSection o(it->value, "risk.symbols." + name, error);
+        Section o(it->value, "risk.symbols." + name, error);
         for (size_t i = 0; i < kPerSymbolLimitCount; ++i) {
           const RiskLimitId id = kAllLimits[i];
           int64_t v = 0;
-          if (!o.limit(id, v, false)) continue;
+          if (!read_limit(o, id, v, Presence::kOptional)) continue;
           l.per_symbol[index].set(id, v);
           l.overridden[index] = static_cast<uint8_t>(l.overridden[index] | (1u << i));
         }
@@ -200,10 +142,7 @@ std::string parse_risk_limits(const Value& risk, const std::vector<std::string>&
 
 std::string parse_risk_limits_json(const std::string& json, const std::vector<std::string>& symbols, RiskLimits& out) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag>(json.c_str());
-  if (doc.HasParseError())
-    return "risk: JSON error at byte " + std::to_string(doc.GetErrorOffset()) + ": " +
-           rapidjson::GetParseError_En(doc.GetParseError());
+  if (std::string e = config::parse_json(json, doc, "risk"); !e.empty()) return e;
   return parse_risk_limits(doc, symbols, out);
 }
 

@@ -189,10 +189,14 @@ OrderEvent OrderTracker::event(EventKind kind, const OrderRecord& o) noexcept {
 }
 
 void OrderTracker::emit(OrderEvent& e, Anomaly a) noexcept {
+  if (a != Anomaly::kNone) ++counters_.anomalies[static_cast<uint8_t>(a)];
+  emit_counted(e, a);
+}
+
+void OrderTracker::emit_counted(OrderEvent& e, Anomaly a) noexcept {
   e.sequence = ++sequence_;
   e.anomaly = a;
   ++counters_.events[static_cast<uint8_t>(e.kind)];
-  if (a != Anomaly::kNone) ++counters_.anomalies[static_cast<uint8_t>(a)];
   sink_.on_event(e);
 }
 
@@ -204,6 +208,18 @@ void OrderTracker::reject_response(Anomaly a, const OrderToken& token, const Ord
   e.other_token = spaces();
   e.match_number = match;
   emit(e, a);
+}
+
+OrderRecord* OrderTracker::order_for_response(const OrderToken& token, uint32_t& slot, Match& m) noexcept {
+  m = resolve(token, slot);
+  OrderRecord* o = m == Match::kNone ? nullptr : &slots_[slot];
+  Anomaly a = Anomaly::kNone;
+  if (m == Match::kNone) a = Anomaly::kUnknownToken;
+  else if (m == Match::kPrevious) a = Anomaly::kStaleToken;
+  else if (is_terminal(o->state)) a = Anomaly::kTerminalOrder;
+  if (a == Anomaly::kNone) return o;
+  reject_response(a, token, o);
+  return nullptr;
 }
 
 RequestError OrderTracker::request_error(RequestError e) noexcept {
@@ -325,14 +341,10 @@ CancelAllResult OrderTracker::cancel_all(OrderToken* out, size_t capacity) noexc
 
 void OrderTracker::on_accepted(const AcceptedResponse& r) noexcept {
   uint32_t slot = 0;
-  const Match m = resolve(r.token, slot);
-  OrderRecord* o = m == Match::kNone ? nullptr : &slots_[slot];
-  if (m == Match::kNone) return reject_response(Anomaly::kUnknownToken, r.token, o);
-  if (m == Match::kPrevious) return reject_response(Anomaly::kStaleToken, r.token, o);
-  if (m == Match::kPending) {
-    return reject_response(is_terminal(o->state) ? Anomaly::kTerminalOrder : Anomaly::kUnexpected, r.token, o);
-  }
-  if (is_terminal(o->state)) return reject_response(Anomaly::kTerminalOrder, r.token, o);
+  Match m = Match::kNone;
+  OrderRecord* o = order_for_response(r.token, slot, m);
+  if (o == nullptr) return;
+  if (m == Match::kPending) return reject_response(Anomaly::kUnexpected, r.token, o);
   if (o->acked) return reject_response(Anomaly::kDuplicate, r.token, o);
   // Pending new, or pending cancel sent before the Accepted: the exchange's values are the truth.
   unview(*o);
@@ -348,11 +360,9 @@ void OrderTracker::on_accepted(const AcceptedResponse& r) noexcept {
 
 void OrderTracker::on_replaced(const ReplacedResponse& r) noexcept {
   uint32_t slot = 0;
-  const Match m = resolve(r.new_token, slot);
-  OrderRecord* o = m == Match::kNone ? nullptr : &slots_[slot];
-  if (m == Match::kNone) return reject_response(Anomaly::kUnknownToken, r.new_token, o);
-  if (m == Match::kPrevious) return reject_response(Anomaly::kStaleToken, r.new_token, o);
-  if (is_terminal(o->state)) return reject_response(Anomaly::kTerminalOrder, r.new_token, o);
+  Match m = Match::kNone;
+  OrderRecord* o = order_for_response(r.new_token, slot, m);
+  if (o == nullptr) return;
   if (m == Match::kCurrent) {
     // Already applied (the order carries the new token) unless it never was a replacement.
     const bool again = o->has_previous && o->previous_token == r.previous_token;
@@ -381,11 +391,9 @@ void OrderTracker::on_replaced(const ReplacedResponse& r) noexcept {
 
 void OrderTracker::on_canceled(const CanceledResponse& r) noexcept {
   uint32_t slot = 0;
-  const Match m = resolve(r.token, slot);
-  OrderRecord* o = m == Match::kNone ? nullptr : &slots_[slot];
-  if (m == Match::kNone) return reject_response(Anomaly::kUnknownToken, r.token, o);
-  if (m == Match::kPrevious) return reject_response(Anomaly::kStaleToken, r.token, o);
-  if (is_terminal(o->state)) return reject_response(Anomaly::kTerminalOrder, r.token, o);
+  Match m = Match::kNone;
+  OrderRecord* o = order_for_response(r.token, slot, m);
+  if (o == nullptr) return;
   if (m == Match::kPending) return reject_response(Anomaly::kOutOfOrder, r.token, o);
   Anomaly a = Anomaly::kNone;
   unview(*o);
@@ -410,11 +418,7 @@ void OrderTracker::on_canceled(const CanceledResponse& r) noexcept {
   OrderEvent e = event(EventKind::kCanceled, *o);
   e.shares = r.decrement;
   e.reason = r.reason;
-  // The anomalies are already counted above (there can be two); the event names the last one.
-  e.sequence = ++sequence_;
-  e.anomaly = a;
-  ++counters_.events[static_cast<uint8_t>(e.kind)];
-  sink_.on_event(e);
+  emit_counted(e, a);  // the anomalies are counted above (there can be two); the event names the last one
 }
 
 void OrderTracker::on_executed(const ExecutedResponse& r) noexcept {
@@ -440,6 +444,7 @@ void OrderTracker::on_executed(const ExecutedResponse& r) noexcept {
   fills_.add(f);
 
   Anomaly a = Anomaly::kNone;
+  bool applied = false;  // to the order: its anomalies are counted where found
   if (m == Match::kPrevious) {
     a = Anomaly::kStaleToken;
   } else if (m == Match::kPending) {
@@ -447,6 +452,7 @@ void OrderTracker::on_executed(const ExecutedResponse& r) noexcept {
   } else if (is_terminal(o->state)) {
     a = Anomaly::kTerminalOrder;
   } else {
+    applied = true;
     unview(*o);
     if (!o->acked) {
       a = Anomaly::kOutOfOrder;
@@ -467,17 +473,6 @@ void OrderTracker::on_executed(const ExecutedResponse& r) noexcept {
       o->state = OrderState::kPartiallyFilled;
     }
     view(*o);
-    OrderEvent e = event(EventKind::kFill, *o);
-    e.token = r.token;
-    e.price = r.price;
-    e.shares = r.shares;
-    e.match_number = r.match_number;
-    e.reason = r.liquidity == Liquidity::kMaker ? 'M' : 'T';
-    e.sequence = ++sequence_;
-    e.anomaly = a;  // counted above
-    ++counters_.events[static_cast<uint8_t>(e.kind)];
-    sink_.on_event(e);
-    return;
   }
   OrderEvent e = event(EventKind::kFill, *o);
   e.token = r.token;
@@ -485,6 +480,7 @@ void OrderTracker::on_executed(const ExecutedResponse& r) noexcept {
   e.shares = r.shares;
   e.match_number = r.match_number;
   e.reason = r.liquidity == Liquidity::kMaker ? 'M' : 'T';
+  if (applied) return emit_counted(e, a);
   emit(e, a);
 }
 
@@ -514,11 +510,9 @@ void OrderTracker::on_broken_trade(const BrokenTradeResponse& r) noexcept {
 
 void OrderTracker::on_rejected(const RejectedResponse& r) noexcept {
   uint32_t slot = 0;
-  const Match m = resolve(r.token, slot);
-  OrderRecord* o = m == Match::kNone ? nullptr : &slots_[slot];
-  if (m == Match::kNone) return reject_response(Anomaly::kUnknownToken, r.token, o);
-  if (m == Match::kPrevious) return reject_response(Anomaly::kStaleToken, r.token, o);
-  if (is_terminal(o->state)) return reject_response(Anomaly::kTerminalOrder, r.token, o);
+  Match m = Match::kNone;
+  OrderRecord* o = order_for_response(r.token, slot, m);
+  if (o == nullptr) return;
   if (m == Match::kPending) {  // the replacement was refused: the old order stays as it is
     unview(*o);
     o->has_pending = false;
@@ -540,28 +534,28 @@ void OrderTracker::on_rejected(const RejectedResponse& r) noexcept {
   emit(e);
 }
 
-void OrderTracker::on_cancel_pending(const TokenResponse& r) noexcept {
+OrderRecord* OrderTracker::order_canceling(const OrderToken& token) noexcept {
   uint32_t slot = 0;
-  const Match m = resolve(r.token, slot);
-  OrderRecord* o = m == Match::kNone ? nullptr : &slots_[slot];
-  if (m == Match::kNone) return reject_response(Anomaly::kUnknownToken, r.token, o);
-  if (m == Match::kPrevious) return reject_response(Anomaly::kStaleToken, r.token, o);
-  if (is_terminal(o->state)) return reject_response(Anomaly::kTerminalOrder, r.token, o);
-  if (m == Match::kPending || o->state != OrderState::kPendingCancel)
-    return reject_response(Anomaly::kUnexpected, r.token, o);
+  Match m = Match::kNone;
+  OrderRecord* o = order_for_response(token, slot, m);
+  if (o == nullptr) return nullptr;
+  if (m == Match::kPending || o->state != OrderState::kPendingCancel) {
+    reject_response(Anomaly::kUnexpected, token, o);
+    return nullptr;
+  }
+  return o;
+}
+
+void OrderTracker::on_cancel_pending(const TokenResponse& r) noexcept {
+  OrderRecord* o = order_canceling(r.token);
+  if (o == nullptr) return;
   OrderEvent e = event(EventKind::kCancelPending, *o);  // no change: the cancel happens later
   emit(e);
 }
 
 void OrderTracker::on_cancel_reject(const TokenResponse& r) noexcept {
-  uint32_t slot = 0;
-  const Match m = resolve(r.token, slot);
-  OrderRecord* o = m == Match::kNone ? nullptr : &slots_[slot];
-  if (m == Match::kNone) return reject_response(Anomaly::kUnknownToken, r.token, o);
-  if (m == Match::kPrevious) return reject_response(Anomaly::kStaleToken, r.token, o);
-  if (is_terminal(o->state)) return reject_response(Anomaly::kTerminalOrder, r.token, o);
-  if (m == Match::kPending || o->state != OrderState::kPendingCancel)
-    return reject_response(Anomaly::kUnexpected, r.token, o);
+  OrderRecord* o = order_canceling(r.token);
+  if (o == nullptr) return;
   unview(*o);
   o->state = resting_state(*o);
   view(*o);

@@ -143,8 +143,15 @@ class OrderTracker {
 
   OrderEvent event(EventKind kind, const OrderRecord& o) noexcept;
   void emit(OrderEvent& e, Anomaly a = Anomaly::kNone) noexcept;
+  // As emit, for an anomaly already counted where it was found (a response can find two).
+  void emit_counted(OrderEvent& e, Anomaly a) noexcept;
   // A response not applied: counted, reported with the token it carried.
   void reject_response(Anomaly a, const OrderToken& token, const OrderRecord* o, uint64_t match = 0) noexcept;
+  // The order a response's token names (m: as which token), or nullptr once the response is
+  // rejected: an unknown token, a replaced order's old token, an order already done.
+  OrderRecord* order_for_response(const OrderToken& token, uint32_t& slot, Match& m) noexcept;
+  // As order_for_response, for Cancel Pending / Cancel Reject: the order must have a cancel outstanding.
+  OrderRecord* order_canceling(const OrderToken& token) noexcept;
   RequestError request_error(RequestError e) noexcept;
   void clear_tables() noexcept;
 

@@ -102,7 +102,7 @@ void BookStage::apply_run(uint32_t from, uint32_t to) noexcept {
     trading_actions |= e.message[0] == 'H';
   }
   builder_.on_messages(refs_.data(), k);
-  emit_tops(events_[to - 1].rx_tsc, events_[to - 1].sequence);
+  emit_tops(events_[to - 1]);
   if (trading_actions) emit_trading_states(from, to);
 }
 
@@ -123,6 +123,7 @@ void BookStage::emit_trading_states(uint32_t from, uint32_t to) noexcept {
     ev = TopEvent{};
     ev.rx_tsc = e.rx_tsc;
     ev.sequence = e.sequence;
+    ev.exchange_ns = h.h.timestamp;
     ev.locate = locate;
     ev.kind = TopKind::kTradingState;
     ev.symbol_slot = watched_slot_[locate];
@@ -143,12 +144,14 @@ void BookStage::note_directory(const MdEvent& e) noexcept {
   }
 }
 
-void BookStage::emit_tops(uint64_t rx_tsc, uint64_t sequence) noexcept {
+void BookStage::emit_tops(const MdEvent& last) noexcept {
+  const uint64_t exchange_ns = load_be48(last.message + 5);  // every ITCH message: timestamp at offset 5
   for (const uint16_t locate : builder_.changed_locates()) {
     const book::TopOfBook t = builder_.books().top(locate);
     TopEvent& ev = staging_[staged_++];
-    ev.rx_tsc = rx_tsc;
-    ev.sequence = sequence;
+    ev.rx_tsc = last.rx_tsc;
+    ev.sequence = last.sequence;
+    ev.exchange_ns = exchange_ns;
     ev.locate = locate;
     ev.kind = TopKind::kTop;
     ev.bid_price = t.bid.price;

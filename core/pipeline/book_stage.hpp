@@ -74,7 +74,7 @@ class BookStage final : public Stage {
   void apply_burst(uint32_t n) noexcept;
   void apply_run(uint32_t from, uint32_t to) noexcept;
   void on_control(const MdEvent& e) noexcept;
-  void emit_tops(uint64_t rx_tsc, uint64_t sequence) noexcept;
+  void emit_tops(const MdEvent& last) noexcept;  // `last`: the run's last message
   void emit_trading_states(uint32_t from, uint32_t to) noexcept;
   void note_directory(const MdEvent& e) noexcept;
   bool flush() noexcept;

@@ -53,7 +53,8 @@ enum class TopKind : uint8_t { kTop, kFeedStale, kFeedWhole, kEndOfSession, kTra
 
 struct TopEvent {
   uint64_t rx_tsc = 0;
-  uint64_t sequence = 0;  // last message applied
+  uint64_t sequence = 0;     // last message applied
+  uint64_t exchange_ns = 0;  // its ITCH timestamp (ns since midnight): the strategy's clock
   uint32_t bid_price = 0;
   uint32_t bid_shares = 0;
   uint32_t ask_price = 0;
@@ -64,7 +65,7 @@ struct TopEvent {
   char trading_state = ' ';   // kTradingState: the H message's state ('T' trading, 'H' halted, ...)
   uint8_t reserved[3] = {};
 };
-static_assert(sizeof(TopEvent) == 40);
+static_assert(sizeof(TopEvent) == 48);
 
 // Parse -> quote: what arrived on the order-entry session (MoldUDP64-framed OUCH from the order
 // gateway, both directions numbered): one message with its sequence number, a heartbeat carrying the

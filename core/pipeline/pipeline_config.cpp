@@ -1,14 +1,13 @@
 #include "core/pipeline/pipeline_config.hpp"
 
+#include "core/config_section.hpp"
 #include "core/pipeline/net_address.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <algorithm>
-#include <limits>
 #include <set>
 
 namespace pmm::pipe {
@@ -20,7 +19,9 @@ const char* const kEmbeddedDevConfig = R"({
   "feed": { "port": 26400, "group": "", "listen": "127.0.0.1", "session": "" },
   "retransmission": { "server": "127.0.0.1:26410", "port": 26401, "retry_ms": 20, "max_retries": 5,
                       "window_messages": 262144, "max_request_messages": 10000 },
-  "orders": { "port": 26402, "gateway": "127.0.0.1:26420" },
+  "orders": { "port": 26402, "gateway": "127.0.0.1:26420", "firm": "PMM1", "session": "PMMORDERS",
+              "max_open_orders": 256, "history_messages": 65536, "retry_ms": 20,
+              "fee_maker_e4": -20, "fee_taker_e4": 30, "response_latency_us": 0 },
   "pipeline": { "burst": 32, "ring_size": 4096, "pool_packets": 8192,
                 "cores": [ { "cpu": -1, "stages": ["rx", "parse", "book", "quote", "tx"] } ] },
   "books": { "max_orders": 2097152, "max_levels": 1048576, "max_locates": 65536,
@@ -29,94 +30,20 @@ const char* const kEmbeddedDevConfig = R"({
   "dpdk": { "eal": ["--no-huge", "-m", "512", "--no-pci", "--file-prefix=pmm"], "port": 0 },
   "afpacket": { "interface": "", "frames": 4096, "frame_size": 2048 },
   "status": { "interval_ms": 1000 },
+  "strategy": { "gamma": 0.01, "k": 100, "horizon_ms": 60000, "quote_size": 100, "max_inventory": 1000,
+                "requote_threshold_ticks": 1, "min_requote_interval_us": 1000 },
+  "risk": { "max_position": 2000, "max_order_shares": 1000, "max_order_notional": 1000000,
+            "max_open_orders_per_symbol": 4, "price_collar_bps": 100, "max_total_position": 8000,
+            "max_open_orders": 32, "max_orders_per_second": 1000, "order_burst": 50,
+            "kill_switch": false, "control_ring_size": 64 },
+  "persistence": { "enabled": false, "dataDirectory": "data" },
   "exit_at_end_of_session": false
 })";
 
 namespace {
 
+using config::Section;
 using rapidjson::Value;
-constexpr unsigned kParseFlags = rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag;
-
-// Reads one object's keys, remembering which were consumed so unknown keys are reported (a typo in a
-// key must not silently leave a default in place).
-class Section {
- public:
-  Section(const Value& v, std::string path, std::string& error) : v_(v), path_(std::move(path)), error_(error) {
-    if (!v.IsObject()) fail(path_.empty() ? "the document" : path_, "an object");
-  }
-
-  template <class T>
-  void uint(const char* key, T& out, uint64_t min = 0, uint64_t max = std::numeric_limits<T>::max()) {
-    const Value* v = find(key);
-    if (!v) return;
-    if (!v->IsUint64() || v->GetUint64() < min || v->GetUint64() > max) {
-      fail(name(key), "an integer from " + std::to_string(min) + " to " + std::to_string(max));
-      return;
-    }
-    out = static_cast<T>(v->GetUint64());
-  }
-  void integer(const char* key, int& out, int min, int max) {
-    const Value* v = find(key);
-    if (!v) return;
-    if (!v->IsInt() || v->GetInt() < min || v->GetInt() > max) {
-      fail(name(key), "an integer from " + std::to_string(min) + " to " + std::to_string(max));
-      return;
-    }
-    out = v->GetInt();
-  }
-  void boolean(const char* key, bool& out) {
-    const Value* v = find(key);
-    if (!v) return;
-    if (!v->IsBool()) return fail(name(key), "true or false");
-    out = v->GetBool();
-  }
-  void string(const char* key, std::string& out) {
-    const Value* v = find(key);
-    if (!v) return;
-    if (!v->IsString()) return fail(name(key), "a string");
-    out = v->GetString();
-  }
-  void strings(const char* key, std::vector<std::string>& out) {
-    const Value* v = find(key);
-    if (!v) return;
-    if (!v->IsArray()) return fail(name(key), "an array of strings");
-    out.clear();
-    for (const Value& s : v->GetArray()) {
-      if (!s.IsString()) return fail(name(key), "an array of strings");
-      out.emplace_back(s.GetString());
-    }
-  }
-  const Value* child(const char* key) { return find(key); }
-
-  // Call last: any key not read above is unknown.
-  void finish() {
-    if (!error_.empty() || !v_.IsObject()) return;
-    for (auto it = v_.MemberBegin(); it != v_.MemberEnd(); ++it) {
-      const std::string k = it->name.GetString();
-      if (!seen_.count(k)) {
-        error_ = name(k.c_str()) + ": unknown key";
-        return;
-      }
-    }
-  }
-  std::string name(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
-  void fail(const std::string& key, const std::string& expected) {
-    if (error_.empty()) error_ = key + ": expected " + expected;
-  }
-
- private:
-  const Value* find(const char* key) {
-    seen_.insert(key);
-    if (!v_.IsObject()) return nullptr;
-    const auto it = v_.FindMember(key);
-    return it == v_.MemberEnd() ? nullptr : &it->value;
-  }
-
-  const Value& v_;
-  std::string path_;
-  std::string& error_;
-  std::set<std::string> seen_;
-};
 
 bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
@@ -124,10 +51,7 @@ bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 std::string parse_config(const std::string& json, PipelineConfig& c) {
   rapidjson::Document doc;
-  doc.Parse<kParseFlags>(json.c_str());
-  if (doc.HasParseError())
-    return "config: JSON error at byte " + std::to_string(doc.GetErrorOffset()) + ": " +
-           rapidjson::GetParseError_En(doc.GetParseError());
+  if (std::string e = config::parse_json(json, doc, "config"); !e.empty()) return e;
   std::string error;
   Section top(doc, "", error);
   top.string("backend", c.backend);
@@ -155,6 +79,14 @@ std::string parse_config(const std::string& json, PipelineConfig& c) {
     Section s(*v, "orders", error);
     s.uint("port", c.order_port, 1);
     s.string("gateway", c.order_gateway);
+    s.string("firm", c.order_firm);
+    s.string("session", c.order_session);
+    s.uint("max_open_orders", c.max_open_orders, 1, 1u << 20);
+    s.uint("history_messages", c.order_history, 64, 1u << 24);
+    s.uint("retry_ms", c.order_retry_ms, 1, 60000);
+    s.integer("fee_maker_e4", c.fee_maker_e4, -1000000, 1000000);
+    s.integer("fee_taker_e4", c.fee_taker_e4, -1000000, 1000000);
+    s.uint("response_latency_us", c.response_latency_us, 0, 3600000000ull);
     s.finish();
   }
   if (const Value* v = top.child("pipeline")) {
@@ -212,6 +144,20 @@ std::string parse_config(const std::string& json, PipelineConfig& c) {
     s.uint("interval_ms", c.status_interval_ms, 0, 3600000);
     s.finish();
   }
+  // Read by their own layers (the appliance passes them on): kept as text here.
+  for (const auto& [key, out] : {std::pair<const char*, std::string*>{"strategy", &c.strategy_json},
+                                 {"risk", &c.risk_json}, {"persistence", &c.persistence_json}}) {
+    if (const Value* v = top.child(key)) {
+      if (!v->IsObject()) {
+        top.fail(key, "an object");
+        continue;
+      }
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+      v->Accept(w);
+      *out = buf.GetString();
+    }
+  }
   top.finish();
   if (!error.empty()) return "config: " + error;
   if (std::string e = validate(c); !e.empty()) return "config: " + e;
@@ -235,6 +181,12 @@ std::string validate(const PipelineConfig& c) {
     if (!parse_endpoint(c.order_gateway, ip, port))
       return "orders.gateway: expected IP:PORT or \"\" (no order entry), got \"" + c.order_gateway + "\"";
   }
+  if (c.order_firm.empty() || c.order_firm.size() > 4)
+    return "orders.firm: expected 1 to 4 characters (OUCH Firm), got \"" + c.order_firm + "\"";
+  if (c.order_session.empty() || c.order_session.size() > 10)
+    return "orders.session: expected 1 to 10 characters (MoldUDP64 session), got \"" + c.order_session + "\"";
+  if (!is_power_of_two(c.order_history))
+    return "orders.history_messages: expected a power of two, got " + std::to_string(c.order_history);
   if (c.feed_session.size() > 10)
     return "feed.session: expected at most 10 characters (MoldUDP64 session), got \"" + c.feed_session + "\"";
   if (c.symbols.size() > 16) return "symbols: expected at most 16 symbols";
@@ -264,13 +216,10 @@ std::string apply_override(const std::string& assignment, std::string& json) {
   const std::string path = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
   rapidjson::Document doc;
-  doc.Parse<kParseFlags>(json.c_str());
-  if (doc.HasParseError())
-    return "config: JSON error at byte " + std::to_string(doc.GetErrorOffset()) + ": " +
-           rapidjson::GetParseError_En(doc.GetParseError());
+  if (std::string e = config::parse_json(json, doc, "config"); !e.empty()) return e;
   if (!doc.IsObject()) return "config: expected a JSON object at the top level";
   rapidjson::Document value(&doc.GetAllocator());
-  value.Parse<kParseFlags>(text.c_str());
+  value.Parse<config::kParseFlags>(text.c_str());
   Value v;
   if (value.HasParseError()) v.SetString(text.c_str(), doc.GetAllocator());  // a bare word is a string
   else v.CopyFrom(value, doc.GetAllocator());

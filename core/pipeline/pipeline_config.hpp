@@ -33,6 +33,19 @@ struct PipelineConfig {
   uint32_t max_request_messages = 10000;
   uint16_t order_port = 26402;       // local port of the order-entry session (OUCH over MoldUDP64 framing)
   std::string order_gateway = "127.0.0.1:26420";  // the exchange's order-entry address ("" = no order entry)
+  // Order entry (used when the configuration has a "risk" section: no limits, no orders).
+  std::string order_firm = "PMM1";         // OUCH Firm: our account
+  std::string order_session = "PMMORDERS"; // our outbound MoldUDP64 session name
+  uint32_t max_open_orders = 256;          // order table slots
+  uint32_t order_history = 65536;          // sent messages kept for the gateway's re-requests (power of two)
+  uint32_t order_retry_ms = 20;            // re-request a hole in the gateway's stream after this long
+  int64_t fee_maker_e4 = 0;                // fee per share in 1/10000 $ (negative: rebate)
+  int64_t fee_taker_e4 = 0;
+  uint64_t response_latency_us = 0;        // deterministic mode: apply responses at exchange time + this
+
+  // Sections other layers read from the same document (kept as JSON text; "" when absent):
+  // "strategy" (core/strategy), "risk" (risk/), "persistence" (persistence/).
+  std::string strategy_json, risk_json, persistence_json;
 
   // Pipeline.
   uint32_t burst = 32;

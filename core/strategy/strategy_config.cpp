@@ -1,71 +1,18 @@
 #include "core/strategy/strategy_config.hpp"
 
+#include "core/config_section.hpp"
+
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 namespace pmm::strategy {
 
 namespace {
 
+using config::Section;
 using rapidjson::Value;
-
-// Reads one object's keys and rejects the ones not read (same rules as the pipeline configuration's
-// reader; this one also reads numbers).
-class Section {
- public:
-  Section(const Value& v, std::string path, std::string& error) : v_(v), path_(std::move(path)), error_(error) {
-    if (!v.IsObject()) fail(path_, "an object");
-  }
-  void number(const char* key, double& out, double min, double max, const char* expected) {
-    const Value* v = find(key);
-    if (!v) return;
-    if (!v->IsNumber() || !(v->GetDouble() >= min && v->GetDouble() <= max)) return fail(name(key), expected);
-    out = v->GetDouble();
-  }
-  void uint(const char* key, uint32_t& out, uint32_t min, uint32_t max) {
-    const Value* v = find(key);
-    if (!v) return;
-    if (!v->IsUint() || v->GetUint() < min || v->GetUint() > max)
-      return fail(name(key), "an integer from " + std::to_string(min) + " to " + std::to_string(max));
-    out = v->GetUint();
-  }
-  void boolean(const char* key, bool& out) {
-    const Value* v = find(key);
-    if (!v) return;
-    if (!v->IsBool()) return fail(name(key), "true or false");
-    out = v->GetBool();
-  }
-  const Value* child(const char* key) { return find(key); }
-  void finish() {
-    if (!error_.empty() || !v_.IsObject()) return;
-    for (auto it = v_.MemberBegin(); it != v_.MemberEnd(); ++it)
-      if (!seen_.count(it->name.GetString())) {
-        error_ = name(it->name.GetString()) + ": unknown key";
-        return;
-      }
-  }
-  std::string name(const char* key) const { return path_ + "." + key; }
-  void fail(const std::string& key, const std::string& expected) {
-    if (error_.empty()) error_ = key + ": expected " + expected;
-  }
-
- private:
-  const Value* find(const char* key) {
-    seen_.insert(key);
-    if (!v_.IsObject()) return nullptr;
-    const auto it = v_.FindMember(key);
-    return it == v_.MemberEnd() ? nullptr : &it->value;
-  }
-
-  const Value& v_;
-  std::string path_;
-  std::string& error_;
-  std::set<std::string> seen_;
-};
 
 // Every per-symbol key: the same at the top of "strategy" (defaults) and under "symbols.<SYM>".
 void read_params(Section& s, StrategyParams& p) {
@@ -161,10 +108,7 @@ std::string parse_strategy_config(const Value& strategy, const std::vector<std::
 
 std::string parse_strategy_json(const std::string& json, const std::vector<std::string>& symbols, StrategyConfig& out) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag>(json.c_str());
-  if (doc.HasParseError())
-    return "strategy: JSON error at byte " + std::to_string(doc.GetErrorOffset()) + ": " +
-           rapidjson::GetParseError_En(doc.GetParseError());
+  if (std::string e = config::parse_json(json, doc, "strategy"); !e.empty()) return e;
   return parse_strategy_config(doc, symbols, out);
 }
 

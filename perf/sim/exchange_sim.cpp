@@ -1,10 +1,12 @@
-// exchange-sim: the exchange simulator's feed side. Publishes a MoldUDP64 / ITCH 5.0 feed over UDP
-// (a seeded generated day, or a recorded BinaryFILE / pcap re-packetized in our own session), serves
-// MoldUDP64 retransmission requests from a history of everything published, can leave chosen packets
-// off the wire to test gap recovery, ends the session and lingers for late re-requests.
+// exchange-sim: the exchange simulator. Publishes a MoldUDP64 / ITCH 5.0 feed over UDP (a seeded
+// generated day, or a recorded BinaryFILE / pcap re-packetized in our own session), serves MoldUDP64
+// retransmission requests from a history of everything published, can leave chosen packets off the
+// wire to test gap recovery, ends the session and lingers for late re-requests. Its order gateway takes
+// OUCH 4.2 orders over UDP and matches them against the same feed (perf/sim/order_gateway.hpp).
 //
 //   exchange-sim --messages 200000 --rate 1000000 --feed-dest 239.1.1.1:26400 --feed-interface 10.0.0.1
 //   exchange-sim --replay day.pcap --drop-packets 3,10 --json
+//   exchange-sim --rate 100000 --order-latency-ns 2000000000 --positions-out positions.json
 //
 // Exit status: 0 done (also after SIGINT/SIGTERM); 1 the source, a socket or memory failed; 2 bad
 // options. See docs/exchange-simulator.md.
@@ -13,6 +15,8 @@
 #include <signal.h>  // sigaction (POSIX)
 
 #include <algorithm>
+#include <bit>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -23,6 +27,7 @@
 #include "perf/sim/feed_publisher.hpp"
 #include "perf/sim/message_history.hpp"
 #include "perf/sim/message_source.hpp"
+#include "perf/sim/order_gateway.hpp"
 #include "perf/sim/packet_drop_plan.hpp"
 #include "perf/sim/retransmission_server.hpp"
 #include "perf/json_text.hpp"
@@ -54,6 +59,19 @@ struct Options {
   uint32_t linger_ms = 2000;
   std::string linger_packet = "end-of-session";
   bool json = false;
+  // Order gateway.
+  std::string order_listen = "127.0.0.1:26420";
+  std::string order_session;  // empty: --session
+  uint32_t order_heartbeat_ms = 100;
+  uint64_t order_latency_ns = 0;
+  uint32_t order_max_held = 65536;
+  uint32_t order_history = 65536;
+  double order_reject_rate = 0;
+  uint32_t order_delay_ms = 0;
+  double order_delay_rate = 1;
+  double order_drop_rate = 0;
+  uint64_t order_seed = 1;
+  std::string positions_out;
 };
 
 // Option errors: exit 2 after naming the option and what it expects.
@@ -127,6 +145,44 @@ void configure(const Options& o, pmm::sim::FeedConfig& feed, pmm::sim::RetransCo
   if (o.retrans_max_messages == 0) throw OptionError{"--retrans-max-messages: must be at least 1"};
 }
 
+bool orders_off(const Options& o) { return o.order_listen == "off"; }
+
+// The order gateway's settings; throws OptionError. The engine's feed books are sized to a generated
+// day (twice its live orders); a replay gets the core defaults, sized for a full NASDAQ day.
+void configure_orders(const Options& o, pmm::sim::OrderGatewayConfig& c) {
+  c.listen = endpoint_option("--order-listen", o.order_listen);
+  const std::string& session = o.order_session.empty() ? o.session : o.order_session;
+  if (session.empty() || session.size() > 10)
+    throw OptionError{"--order-session: '" + session + "' must be 1..10 characters"};
+  for (char ch : session)
+    if (ch < 0x20 || ch > 0x7E) throw OptionError{"--order-session: '" + session + "' must be printable ASCII"};
+  c.session = pmm::mold::make_session(session.c_str());
+  c.heartbeat_ms = o.order_heartbeat_ms;
+  c.latency_ns = o.order_latency_ns;
+  c.max_held = o.order_max_held;
+  c.history_messages = o.order_history;
+  if (o.replay.empty()) {
+    const uint64_t orders = std::min<uint64_t>(2 * uint64_t{o.day.target_live_orders} + 65536, 1u << 30);
+    c.matching.book.max_orders = static_cast<uint32_t>(orders);
+    c.matching.book.max_levels = static_cast<uint32_t>(orders);
+    c.matching.book.max_locates = std::min<uint32_t>(o.day.symbols + 1, 65536);
+    c.matching.book.level_index_entries =
+        std::clamp<uint32_t>(std::bit_ceil(static_cast<uint32_t>(orders)), 1u << 16, 1u << 22);
+  }
+  c.matching.seed = o.order_seed;
+  c.matching.reject_rate = o.order_reject_rate;
+  c.matching.delay_ms = o.order_delay_ms;
+  c.matching.delay_rate = o.order_delay_ms != 0 ? o.order_delay_rate : 0.0;
+  c.matching.drop_rate = o.order_drop_rate;
+  if (const std::string e = pmm::sim::validate(c); !e.empty()) {
+    const char* option = e.rfind("orders.max_held", 0) == 0           ? "--order-max-held"
+                         : e.rfind("orders.history_messages", 0) == 0 ? "--order-history"
+                         : e.rfind("orders.matching.delay_ms", 0) == 0 ? "--order-delay-ms"
+                                                                       : "--order-*";
+    throw OptionError{std::string(option) + ": " + e};
+  }
+}
+
 std::unique_ptr<pmm::sim::MessageSource> open_source(const Options& o, std::string& error) {
   if (!o.replay.empty()) return pmm::sim::open_replay_source({o.replay, o.replay_port}, error);
   if (const std::string e = pmm::gen::validate(o.day); !e.empty()) {
@@ -153,7 +209,7 @@ double rate_of(uint64_t messages, double seconds) { return seconds > 0 ? static_
 
 void print_json(const Options& o, const pmm::sim::MessageSource& source, const pmm::sim::MessageHistory& history,
                 const pmm::sim::FeedStats& f, const pmm::sim::RetransStats& r, const Endpoint& from,
-                const Endpoint& listen, const std::string& feed_dest) {
+                const Endpoint& listen, const std::string& feed_dest, const pmm::sim::OrderGateway* gateway) {
   std::printf("{\"source\": \"%s\", \"session\": \"%s\", \"feed_dest\": \"%s\", \"feed_source\": \"%s\", "
               "\"retrans_listen\": \"%s\",\n",
               source.kind(), json_escape(o.session).c_str(), feed_dest.c_str(), pmm::sim::to_string(from).c_str(),
@@ -184,10 +240,12 @@ void print_json(const Options& o, const pmm::sim::MessageSource& source, const p
     std::printf("%s\"%s\": %llu", sep, name.c_str(), static_cast<unsigned long long>(value));
     sep = ", ";
   }
-  std::printf("}, \"source_error\": \"%s\"}\n", json_escape(f.source_error).c_str());
+  std::printf("}, \"source_error\": \"%s\",\n \"orders\": %s}\n", json_escape(f.source_error).c_str(),
+              gateway != nullptr ? gateway->counters_json().c_str() : "null");
 }
 
-void print_text(const pmm::sim::MessageSource& source, const pmm::sim::FeedStats& f, const pmm::sim::RetransStats& r) {
+void print_text(const pmm::sim::MessageSource& source, const pmm::sim::FeedStats& f, const pmm::sim::RetransStats& r,
+                const pmm::sim::OrderGateway* gateway) {
   std::fprintf(stderr,
                "exchange-sim: published %llu messages in %llu packets in %.3f s (%.0f messages/s)%s; "
                "dropped %llu packets (%llu messages)%s%s; %llu heartbeats, %llu end-of-session packets, next "
@@ -207,6 +265,18 @@ void print_text(const pmm::sim::MessageSource& source, const pmm::sim::FeedStats
                static_cast<unsigned long long>(r.wrong_session), static_cast<unsigned long long>(r.send_errors));
   for (const auto& [name, value] : source.counters())
     if (value != 0) std::fprintf(stderr, "exchange-sim: replay %s: %llu\n", name.c_str(), static_cast<unsigned long long>(value));
+  if (gateway == nullptr) return;
+  const pmm::sim::OrderGatewayStats& g = gateway->stats();
+  const pmm::sim::MatchingStats& m = gateway->engine().stats();
+  std::fprintf(stderr,
+               "exchange-sim: orders: %llu received (%llu enter, %llu replace, %llu cancel), %llu accepted, %llu "
+               "fills, %llu responses sent; late %llu, held full %llu, gaps %llu, malformed %llu, other client %llu\n",
+               static_cast<unsigned long long>(g.orders), static_cast<unsigned long long>(g.enters),
+               static_cast<unsigned long long>(g.replaces), static_cast<unsigned long long>(g.cancels),
+               static_cast<unsigned long long>(m.accepted), static_cast<unsigned long long>(m.executions),
+               static_cast<unsigned long long>(g.messages_sent), static_cast<unsigned long long>(g.late_orders),
+               static_cast<unsigned long long>(g.held_full), static_cast<unsigned long long>(gateway->receiver().gaps),
+               static_cast<unsigned long long>(g.malformed), static_cast<unsigned long long>(g.other_client));
 }
 
 }  // namespace
@@ -257,6 +327,30 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"end-of-session", "heartbeat"}))
       ->capture_default_str();
   app.add_flag("--json", o.json, "Print a JSON summary on stdout");
+  app.add_option("--order-listen", o.order_listen, "Order gateway IP:PORT (port 0: ephemeral; off: no gateway)")
+      ->capture_default_str();
+  app.add_option("--order-session", o.order_session, "The gateway's MoldUDP64 session (default: --session)");
+  app.add_option("--order-heartbeat-ms", o.order_heartbeat_ms, "Idle heartbeats to the client (0: none)")
+      ->capture_default_str();
+  app.add_option("--order-latency-ns", o.order_latency_ns,
+                 "Deterministic mode: apply a request at its as-of + this, in feed time (0: on arrival)")
+      ->capture_default_str();
+  app.add_option("--order-max-held", o.order_max_held, "Requests held for their time at most")->capture_default_str();
+  app.add_option("--order-history", o.order_history, "Responses kept for re-requests (a power of two)")
+      ->capture_default_str();
+  app.add_option("--order-reject-rate", o.order_reject_rate, "Reject this fraction of valid Enter Orders, 0..1")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--order-delay-ms", o.order_delay_ms, "Hold chosen responses this long, in feed time")
+      ->capture_default_str();
+  app.add_option("--order-delay-rate", o.order_delay_rate, "Fraction of responses --order-delay-ms holds, 0..1")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--order-drop-rate", o.order_drop_rate, "Never send this fraction of responses, 0..1")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--order-seed", o.order_seed, "Seed of the --order-*-rate choices")->capture_default_str();
+  app.add_option("--positions-out", o.positions_out, "At exit, write positions, open orders and counters (JSON)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -265,10 +359,13 @@ int main(int argc, char** argv) {
 
   pmm::sim::FeedConfig feed;
   pmm::sim::RetransConfig retrans;
+  pmm::sim::OrderGatewayConfig orders;
   std::unique_ptr<pmm::sim::MessageSource> source;
   std::string error;
   try {
     configure(o, feed, retrans);
+    if (!orders_off(o)) configure_orders(o, orders);
+    else if (!o.positions_out.empty()) throw OptionError{"--positions-out: needs the order gateway (--order-listen)"};
     source = open_source(o, error);
     constexpr size_t kFraming = pmm::mold::kHeaderSize + pmm::mold::kBlockHeaderSize;
     if (source && source->max_message_length() > feed.packets.max_payload - kFraming)
@@ -304,12 +401,27 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "exchange-sim: %s\n", error.c_str());
     return 1;
   }
+  std::unique_ptr<pmm::sim::OrderGateway> gateway;
+  if (!orders_off(o)) {
+    try {
+      gateway = pmm::sim::OrderGateway::create(orders, error);
+    } catch (const std::bad_alloc&) {
+      error = "order gateway: cannot allocate the matching engine's tables";
+    }
+    if (!gateway) {
+      std::fprintf(stderr, "exchange-sim: %s\n", error.c_str());
+      return 1;
+    }
+    publisher->set_observer(gateway.get());
+  }
   // Scripts read this line for the ports actually bound (port 0 asks for an ephemeral one).
   std::fprintf(stderr,
-               "exchange-sim: session %s: %llu messages (%s) to %s from %s; retransmission requests on %s\n",
+               "exchange-sim: session %s: %llu messages (%s) to %s from %s; retransmission requests on %s; "
+               "orders on %s\n",
                o.session.c_str(), static_cast<unsigned long long>(source->message_count()), source->kind(),
                o.feed_dest.c_str(), pmm::sim::to_string(publisher->local_endpoint()).c_str(),
-               pmm::sim::to_string(server->local_endpoint()).c_str());
+               pmm::sim::to_string(server->local_endpoint()).c_str(),
+               gateway ? pmm::sim::to_string(gateway->local_endpoint()).c_str() : "off");
   std::fflush(stderr);
 
   g_publisher = publisher.get();
@@ -324,13 +436,25 @@ int main(int argc, char** argv) {
   publisher->run();
   server->stop();
   g_publisher = nullptr;
+  if (gateway) gateway->end_session();
+  bool positions_failed = false;
+  if (gateway && !o.positions_out.empty()) {
+    const std::string text = gateway->positions_json();
+    std::FILE* out = std::fopen(o.positions_out.c_str(), "w");
+    positions_failed = out == nullptr || std::fwrite(text.data(), 1, text.size(), out) != text.size();
+    if (out != nullptr && std::fclose(out) != 0) positions_failed = true;
+    if (positions_failed)
+      std::fprintf(stderr, "exchange-sim: --positions-out: cannot write %s: %s\n", o.positions_out.c_str(),
+                   std::strerror(errno));
+  }
 
   const pmm::sim::FeedStats& f = publisher->stats();
   const pmm::sim::RetransStats r = server->stats();
   if (o.json)
-    print_json(o, *source, *history, f, r, publisher->local_endpoint(), server->local_endpoint(), o.feed_dest);
+    print_json(o, *source, *history, f, r, publisher->local_endpoint(), server->local_endpoint(), o.feed_dest,
+               gateway.get());
   else
-    print_text(*source, f, r);
+    print_text(*source, f, r, gateway.get());
   std::fflush(stdout);
   if (!f.source_error.empty()) {
     std::fprintf(stderr, "exchange-sim: the source failed part-way: %s\n", f.source_error.c_str());
@@ -341,5 +465,5 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(f.send_errors), std::strerror(f.last_send_errno));
     return 1;
   }
-  return 0;
+  return positions_failed ? 1 : 0;
 }

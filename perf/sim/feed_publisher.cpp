@@ -88,6 +88,7 @@ void FeedPublisher::run() {
     }
     if (!stopping() && packetizer_.flush()) emit_packet();
   }
+  if (observer_ != nullptr) observer_->on_feed_end();
   stats_.stopped = stopping();
   stats_.source_error = source_.error();
   stats_.next_sequence = history_.published_end();
@@ -108,6 +109,7 @@ void FeedPublisher::run() {
     // Idle heartbeats are off here: this loop sends the repeats itself.
     while (Clock::now() < next) {
       if (stopping()) return;
+      idle();
       std::this_thread::sleep_for(std::min<Clock::duration>(next - Clock::now(), std::chrono::milliseconds(1)));
     }
     send_control(repeat);
@@ -126,6 +128,7 @@ bool FeedPublisher::emit_packet() {
   // Readable by the retransmission server before it is on the wire, so that a receiver that sees this
   // packet's successor can always get it.
   history_.publish(first + count);
+  if (observer_ != nullptr) observe_packet(packetizer_.packet());
   const uint64_t number = ++stats_.packets;
   stats_.messages += count;
   if (drops_.should_drop(number)) {
@@ -140,7 +143,16 @@ bool FeedPublisher::emit_packet() {
   const Clock::time_point now = Clock::now();
   if (number == 1) first_packet_ = now;
   stats_.publish_seconds = std::chrono::duration<double>(now - first_packet_).count();
+  idle();
   return true;
+}
+
+void FeedPublisher::observe_packet(std::span<const uint8_t> packet) noexcept {
+  mold::DownstreamPacket parsed;
+  const mold::ParseError e = mold::parse_downstream(packet.data(), packet.size(), parsed);
+  assert(e == mold::ParseError::kNone);  // the packetizer built it
+  (void)e;
+  parsed.for_each_message([&](uint64_t, const uint8_t* msg, uint16_t len) { observer_->on_published(msg, len); });
 }
 
 bool FeedPublisher::wait_until(Clock::time_point due, bool sleep) {
@@ -150,6 +162,7 @@ bool FeedPublisher::wait_until(Clock::time_point due, bool sleep) {
     const Clock::time_point now = Clock::now();
     if (now >= due) return true;
     if (config_.heartbeat_ms != 0 && now - last_send_ >= interval) send_control(mold::kHeartbeatCount);
+    idle();
     // Pacing spins (yielding the CPU to anyone who wants it): a sleep overshoots by tens of
     // microseconds, longer than a packet's slot at a million messages a second.
     if (sleep)

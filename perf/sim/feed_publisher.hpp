@@ -12,12 +12,14 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "core/moldudp64.hpp"
 #include "perf/feed_packetizer.hpp"
 #include "perf/sim/endpoint.hpp"
+#include "perf/sim/feed_observer.hpp"
 #include "perf/sim/message_history.hpp"
 #include "perf/sim/message_source.hpp"
 #include "perf/sim/packet_drop_plan.hpp"
@@ -78,6 +80,8 @@ class FeedPublisher {
   void run();
   // From any thread or a signal handler: stop publishing, send end of session, return from run().
   void stop() noexcept { stop_.store(true, std::memory_order_relaxed); }
+  // Before run(): who else sees the published messages and gets the idle turns (nullptr: nobody).
+  void set_observer(FeedObserver* observer) noexcept { observer_ = observer; }
 
   const FeedStats& stats() const noexcept { return stats_; }  // complete once run() returned
   Endpoint local_endpoint() const { return socket_.local_endpoint(); }
@@ -91,6 +95,10 @@ class FeedPublisher {
   uint64_t preload();
   bool next_message(uint64_t sequence, uint16_t& len);  // into message_; false at the source's end
   bool emit_packet();  // the packet the packetizer completed; false when stopped before it went out
+  void observe_packet(std::span<const uint8_t> packet) noexcept;  // its messages to the observer
+  void idle() noexcept {
+    if (observer_ != nullptr) observer_->on_idle();
+  }
   // Until `due`, yielding; heartbeats when idle. False when stopped first.
   bool wait_until(Clock::time_point due, bool sleep);
   void send_control(uint16_t count);  // heartbeat or end of session with the next sequence
@@ -99,6 +107,7 @@ class FeedPublisher {
   FeedConfig config_;
   MessageSource& source_;
   MessageHistory& history_;
+  FeedObserver* observer_ = nullptr;
   UdpSocket socket_;
   gen::FeedPacketizer packetizer_;
   PacketDropPlan drops_;

@@ -95,7 +95,7 @@ TEST(RteEventRing, RandomBurstsMatchABoundedFifo) {
     SCOPED_TRACE(capacity);
     random_bursts_match_reference<pipe::RxPacket>(capacity, 1);  // 2 x 16 B elements
     random_bursts_match_reference<pipe::MdEvent>(capacity, 2);   // 4 x 16 B
-    random_bursts_match_reference<pipe::TopEvent>(capacity, 3);  // 1 x 40 B
+    random_bursts_match_reference<pipe::TopEvent>(capacity, 3);  // 1 x 48 B
     random_bursts_match_reference<pipe::TxEvent>(capacity, 4);   // 8 x 16 B
   }
 }

@@ -307,7 +307,10 @@ TEST(Pipeline, DrainingTakesNothingNewAndEmptiesTheRings) {
   pipe::Pipeline p(c, net, net, rings, pipe::TscClock::calibrate(std::chrono::milliseconds(5)));
   // Run a little, so packets are in flight, then drain from another thread while the core runs.
   std::thread core([&p] { pipe::run_core_loop(p.core_stages(0), p.control()); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  // Until messages are in flight (a loaded machine may not run the core thread for a while).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (p.snapshot().messages == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
   const uint64_t before = p.snapshot().rx_packets;
   EXPECT_TRUE(p.drain_and_stop(2000));
   core.join();

@@ -50,6 +50,14 @@ std::map<std::string, std::string> fields(const PipelineConfig& c) {
       {"retransmission.max_request_messages", std::to_string(c.max_request_messages)},
       {"orders.port", std::to_string(c.order_port)},
       {"orders.gateway", c.order_gateway},
+      {"orders.firm", c.order_firm},
+      {"orders.session", c.order_session},
+      {"orders.max_open_orders", std::to_string(c.max_open_orders)},
+      {"orders.history_messages", std::to_string(c.order_history)},
+      {"orders.retry_ms", std::to_string(c.order_retry_ms)},
+      {"orders.fee_maker_e4", std::to_string(c.fee_maker_e4)},
+      {"orders.fee_taker_e4", std::to_string(c.fee_taker_e4)},
+      {"orders.response_latency_us", std::to_string(c.response_latency_us)},
       {"pipeline.burst", std::to_string(c.burst)},
       {"pipeline.ring_size", std::to_string(c.ring_size)},
       {"pipeline.pool_packets", std::to_string(c.pool_packets)},
@@ -71,10 +79,12 @@ std::map<std::string, std::string> fields(const PipelineConfig& c) {
   };
 }
 
-// Dotted paths of the leaves (scalars and arrays) of a JSON object.
+// Dotted paths of the leaves (scalars and arrays) of a JSON object. The sections other layers read
+// (strategy, risk, persistence) have their own tests.
 void collect_leaves(const rapidjson::Value& v, const std::string& prefix, std::set<std::string>& out) {
   for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
     const std::string key = prefix.empty() ? it->name.GetString() : prefix + "." + it->name.GetString();
+    if (key == "strategy" || key == "risk" || key == "persistence") continue;
     if (it->value.IsObject()) collect_leaves(it->value, key, out);
     else out.insert(key);
   }
@@ -153,6 +163,14 @@ const KeyCase kEveryKey[] = {
     {"retransmission.max_request_messages", "500", "500"},
     {"orders.port", "27002", "27002"},
     {"orders.gateway", "10.1.2.4:27020", "10.1.2.4:27020"},
+    {"orders.firm", "ABCD", "ABCD"},
+    {"orders.session", "S1", "S1"},
+    {"orders.max_open_orders", "9", "9"},
+    {"orders.history_messages", "128", "128"},
+    {"orders.retry_ms", "7", "7"},
+    {"orders.fee_maker_e4", "-7", "-7"},
+    {"orders.fee_taker_e4", "11", "11"},
+    {"orders.response_latency_us", "500", "500"},
     {"pipeline.burst", "16", "16"},
     {"pipeline.ring_size", "65536", "65536"},
     {"pipeline.pool_packets", "100", "100"},
@@ -247,6 +265,11 @@ TEST(PipelineConfigErrors, OutOfRange) {
   expect_error({"feed.port=65536"}, "feed.port", {"expected an integer from 1 to 65535"});
   expect_error({"orders.port=0"}, "orders.port", {"from 1 to 65535"});
   expect_error({"orders.gateway=10.1.2.4"}, "orders.gateway", {"expected IP:PORT"});
+  expect_error({"orders.firm=TOOLONG"}, "orders.firm", {"expected 1 to 4 characters"});
+  expect_error({"orders.session=ELEVENCHARS"}, "orders.session", {"expected 1 to 10 characters"});
+  expect_error({"orders.history_messages=100"}, "orders.history_messages", {"power of two"});
+  expect_error({"orders.fee_taker_e4=1000001"}, "orders.fee_taker_e4", {"from -1000000 to 1000000"});
+  expect_error({"risk=3"}, "risk", {"an object"});
   expect_error({"orders.gateway=10.1.2.4:0"}, "orders.gateway", {"expected IP:PORT"});
   expect_error({"retransmission.port=70000"}, "retransmission.port", {"from 1 to 65535"});
   expect_error({"retransmission.retry_ms=0"}, "retransmission.retry_ms", {"from 1 to 60000"});

@@ -79,7 +79,8 @@ def receive(sock, until, timeout=10.0):
 def start(sock, *args):
     """Starts exchange-sim publishing to sock; returns the process and the retransmission address."""
     port = sock.getsockname()[1]
-    p = subprocess.Popen([SIM, "--feed-dest", f"127.0.0.1:{port}", "--retrans-listen", "127.0.0.1:0", *map(str, args)],
+    p = subprocess.Popen([SIM, "--feed-dest", f"127.0.0.1:{port}", "--retrans-listen", "127.0.0.1:0",
+                          "--order-listen", "127.0.0.1:0", *map(str, args)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = p.stderr.readline()
     m = re.search(r"retransmission requests on ([\d.]+):(\d+)", line)
@@ -230,7 +231,8 @@ with tempfile.TemporaryDirectory(prefix="pmm_sim_") as tmp:
         (["--no-such-option"], "--no-such-option"),
     ]
     for args, name in bad:
-        r = subprocess.run([SIM, "--linger-ms", "0", "--retrans-listen", "127.0.0.1:0", *args],
+        r = subprocess.run([SIM, "--linger-ms", "0", "--retrans-listen", "127.0.0.1:0", "--order-listen", "127.0.0.1:0",
+                            *args],
                            capture_output=True, text=True, timeout=30)
         check(r.returncode == 2, f"{args}: exit {r.returncode}, want 2 ({r.stderr.strip()})")
         check(name in r.stderr, f"{args}: stderr does not name {name}: {r.stderr.strip()!r}")

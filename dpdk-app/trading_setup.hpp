@@ -1,0 +1,33 @@
+// Order entry for the appliance: decides whether the configuration asks for it (a "risk" section, an
+// order gateway and symbols: no limits, no orders), reads the strategy and risk sections the core
+// configuration kept as text, and takes a new durable token epoch, so a restart never reuses a token.
+#pragma once
+
+#include <string>
+
+#include "core/orders/order_events.hpp"
+#include "core/pipeline/pipeline_config.hpp"
+#include "risk/trading_stage.hpp"
+
+namespace pmm::app {
+
+// True when order entry is configured; `why` says what is missing otherwise.
+bool trading_enabled(const pipe::PipelineConfig& c, std::string& why);
+
+// Fills `out` (epoch included: this advances <persistence.dataDirectory>/order-epoch). Returns "" or an
+// error naming the key ("config: risk.max_position: ...") or the epoch file's problem.
+std::string make_trading_config(const pipe::PipelineConfig& c, risk::TradingConfig& out);
+
+// Counts the order tracker's events by kind until the journal takes them.
+class CountingEventSink final : public orders::OrderEventSink {
+ public:
+  void on_event(const orders::OrderEvent& e) noexcept override {
+    ++by_kind_[static_cast<size_t>(e.kind)];
+  }
+  uint64_t count(orders::EventKind k) const noexcept { return by_kind_[static_cast<size_t>(k)]; }
+
+ private:
+  uint64_t by_kind_[orders::kEventKindCount] = {};
+};
+
+}  // namespace pmm::app

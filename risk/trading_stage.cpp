@@ -1,0 +1,636 @@
+#include "risk/trading_stage.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+#include <stdexcept>
+
+#include "core/byte_order.hpp"
+
+namespace pmm::risk {
+
+namespace {
+
+constexpr size_t kAsOfSize = 8;  // client -> gateway blocks: [as-of exchange time][OUCH message]
+
+Side to_risk(orders::Side s) noexcept { return s == orders::Side::kBuy ? Side::kBuy : Side::kSell; }
+size_t side_index(orders::Side s) noexcept { return s == orders::Side::kBuy ? 0 : 1; }
+
+orders::OrderToken to_order_token(const ouch::Token& t) noexcept {
+  orders::OrderToken o;
+  std::memcpy(o.chars.data(), t.data(), o.chars.size());
+  return o;
+}
+ouch::Token to_ouch_token(const orders::OrderToken& t) noexcept {
+  ouch::Token o;
+  std::memcpy(o.data(), t.chars.data(), o.size());
+  return o;
+}
+
+// OUCH 4.2 Liquidity Flag: R = removed liquidity (we took it); everything else we count as added.
+orders::Liquidity liquidity_of(char flag) noexcept {
+  return flag == 'R' ? orders::Liquidity::kTaker : orders::Liquidity::kMaker;
+}
+
+int64_t clamp_money(orders::Money m) noexcept {
+  if (m > INT64_MAX) return INT64_MAX;
+  if (m < INT64_MIN) return INT64_MIN;
+  return static_cast<int64_t>(m);
+}
+
+void fnv1a(uint64_t& h, const uint8_t* p, size_t n) noexcept {
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+}
+
+}  // namespace
+
+// Turns decoded OUCH outbound messages into OrderTracker responses; remembers which symbol moved.
+class TradingStage::ResponseHandler : public ouch::IgnoreOutbound {
+ public:
+  explicit ResponseHandler(orders::OrderTracker& t) : t_(t) {}
+  using ouch::IgnoreOutbound::on;
+
+  void on(const ouch::Accepted& m) noexcept {
+    note(m.token);
+    t_.on_accepted(orders::AcceptedResponse{to_order_token(m.token), m.shares, m.price});
+  }
+  void on(const ouch::Replaced& m) noexcept {
+    note(m.previous_token);
+    note(m.replacement_token);
+    t_.on_replaced(orders::ReplacedResponse{to_order_token(m.replacement_token), to_order_token(m.previous_token),
+                                            m.shares, m.price});
+  }
+  void on(const ouch::Canceled& m) noexcept {
+    note(m.token);
+    t_.on_canceled(orders::CanceledResponse{to_order_token(m.token), m.decrement_shares, m.reason});
+  }
+  void on(const ouch::AiqCanceled& m) noexcept {
+    note(m.token);
+    t_.on_canceled(orders::CanceledResponse{to_order_token(m.token), m.decrement_shares, m.reason});
+  }
+  void on(const ouch::Executed& m) noexcept {
+    note(m.token);
+    fill = true;
+    t_.on_executed(orders::ExecutedResponse{to_order_token(m.token), m.executed_shares, m.execution_price,
+                                            liquidity_of(m.liquidity_flag), m.match});
+  }
+  void on(const ouch::ExecutedWithReferencePrice& m) noexcept {
+    note(m.token);
+    fill = true;
+    t_.on_executed(orders::ExecutedResponse{to_order_token(m.token), m.executed_shares, m.execution_price,
+                                            liquidity_of(m.liquidity_flag), m.match});
+  }
+  void on(const ouch::BrokenTrade& m) noexcept {
+    note(m.token);
+    t_.on_broken_trade(orders::BrokenTradeResponse{to_order_token(m.token), m.match, m.reason});
+  }
+  void on(const ouch::Rejected& m) noexcept {
+    note(m.token);
+    t_.on_rejected(orders::RejectedResponse{to_order_token(m.token), m.reason});
+  }
+  void on(const ouch::CancelPending& m) noexcept {
+    note(m.token);
+    t_.on_cancel_pending(orders::TokenResponse{to_order_token(m.token)});
+  }
+  void on(const ouch::CancelReject& m) noexcept {
+    note(m.token);
+    t_.on_cancel_reject(orders::TokenResponse{to_order_token(m.token)});
+  }
+
+  int symbol = -1;  // of the order the message was about (before or after applying it)
+  bool fill = false;
+
+ private:
+  void note(const ouch::Token& t) noexcept {
+    if (symbol >= 0) return;
+    if (const orders::OrderRecord* r = t_.find(to_order_token(t))) symbol = r->symbol;
+  }
+  orders::OrderTracker& t_;
+};
+
+TradingStage::TradingStage(const TradingConfig& config, const pipe::QuoteWiring& wiring,
+                           orders::OrderEventSink& events)
+    : cfg_(config),
+      wiring_(wiring),
+      tracker_(config.orders, config.epoch, events),
+      risk_(config.risk),
+      strategy_(config.strategy),
+      sender_(mold::make_session(config.session.c_str()), config.history_messages),
+      receiver_(config.retry_ns, 1000),
+      firm_(ouch::make_firm(config.firm.c_str())),
+      working_(config.symbols.size()),
+      bbo_(config.symbols.size()),
+      marks_(config.symbols.size(), 0),
+      held_(config.response_latency_ns != 0 ? config.held_responses : 0),
+      tops_(config.burst),
+      responses_(config.burst),
+      cancel_tokens_(config.orders.max_open_orders) {
+  const size_t n = config.symbols.size();
+  if (n == 0) throw std::invalid_argument("trading: no symbols to quote (symbols is empty)");
+  if (strategy_.symbol_count() != n || config.risk.symbols.size() != n || config.orders.max_symbols != n)
+    throw std::invalid_argument("trading: strategy, risk and orders must be configured for the same symbols");
+  for (size_t i = 0; i < n; ++i) {
+    if (strategy_.symbol(static_cast<uint32_t>(i)) != config.symbols[i] || config.risk.symbols[i] != config.symbols[i])
+      throw std::invalid_argument("trading: symbol " + std::to_string(i) + " differs between strategy and risk");
+    stocks_.push_back(ouch::make_stock(config.symbols[i].c_str()));
+  }
+  if (config.firm.empty() || config.firm.size() > 4) throw std::invalid_argument("orders.firm: expected 1 to 4 characters");
+  if (config.session.empty() || config.session.size() > 10)
+    throw std::invalid_argument("orders.session: expected 1 to 10 characters");
+  if (config.burst == 0) throw std::invalid_argument("trading: burst must be >= 1");
+}
+
+uint32_t TradingStage::run_once() noexcept {
+  const uint64_t now_tsc = pipe::read_tsc();
+  const uint64_t now_ns = wiring_.clock.to_ns(now_tsc);
+  if (risk_.apply_pending_controls(exchange_ns_, control_events_) != 0) dirty_ = true;
+
+  // Responses first: a fill changes what the next quote should be.
+  uint32_t done = 0;
+  const uint32_t nr = wiring_.responses.pop_burst(responses_.data(), cfg_.burst);
+  for (uint32_t i = 0; i < nr; ++i) on_order_event(responses_[i]);
+  done += nr;
+  if (mold::Request r; receiver_.poll(now_ns, r)) {
+    uint8_t packet[mold::kHeaderSize];
+    push_tx(packet, mold::encode_request(packet, r));
+    figures_.session_requests.set(receiver_.counters().requests);
+  }
+
+  const uint32_t nt = wiring_.tops.pop_burst(tops_.data(), cfg_.burst);
+  for (uint32_t i = 0; i < nt; ++i) on_top(tops_[i]);
+  done += nt;
+
+  if (unwind_requested_.load(std::memory_order_relaxed) && !unwinding_) start_unwind();
+  if (unwinding_) {
+    // Cancel whatever became cancelable since (a pending replace settled, a new order was accepted).
+    const orders::CancelAllResult r = tracker_.cancel_all(cancel_tokens_.data(), cancel_tokens_.size());
+    for (uint32_t i = 0; i < r.requested; ++i) send_cancel(cancel_tokens_[i]);
+    if (r.requested != 0) {
+      for (uint32_t s = 0; s < working_.size(); ++s) after_tracker_change(s);
+    }
+    if (tracker_.all_acknowledged() && figures_.unwound.get() == 0) figures_.unwound.set(1);
+  }
+  if (dirty_ || done != 0) publish();
+  return done;
+}
+
+// ---- Inputs ----
+
+void TradingStage::on_top(const pipe::TopEvent& e) noexcept {
+  trigger_tsc_ = e.rx_tsc;
+  if (e.exchange_ns > exchange_ns_) exchange_ns_ = e.exchange_ns;
+  if (!held_.empty()) release_held(exchange_ns_);
+  switch (e.kind) {
+    case pipe::TopKind::kTop: {
+      figures_.top_events.add();
+      latency_.record(wiring_.clock.to_ns(pipe::read_tsc() - e.rx_tsc));
+      if (e.symbol_slot == 0) return;  // not a quoted symbol
+      const uint32_t sym = e.symbol_slot - 1u;
+      assert(sym < working_.size());
+      strategy_.on_top(sym, strategy::TopOfBook{e.bid_price, e.bid_shares, e.ask_price, e.ask_shares}, e.exchange_ns);
+      // No reference price while the feed is stale: the collar then rejects (and the strategy pulls).
+      bbo_[sym] = feed_stale_ ? Bbo{} : Bbo{e.bid_shares != 0 ? e.bid_price : 0, e.ask_shares != 0 ? e.ask_price : 0};
+      marks_[sym] = (e.bid_shares != 0 && e.ask_shares != 0) ? (e.bid_price + e.ask_price) / 2 : marks_[sym];
+      dirty_ = true;
+      evaluate(sym);
+      return;
+    }
+    case pipe::TopKind::kTradingState:
+      if (e.symbol_slot == 0) return;
+      strategy_.set_trading_state(e.symbol_slot - 1u, e.trading_state);
+      evaluate(e.symbol_slot - 1u);
+      return;
+    case pipe::TopKind::kFeedStale:
+      feed_stale_ = true;
+      strategy_.set_feed_stale(true);
+      for (uint32_t s = 0; s < working_.size(); ++s) {
+        bbo_[s] = Bbo{};
+        evaluate(s);
+      }
+      return;
+    case pipe::TopKind::kFeedWhole:
+      feed_stale_ = false;
+      strategy_.set_feed_stale(false);
+      return;  // quoting resumes with the next top of each symbol
+    case pipe::TopKind::kEndOfSession:
+      if (!held_.empty()) release_held(UINT64_MAX);
+      figures_.end_of_session.set(1);
+      start_unwind();  // the market is closed: nothing of ours should rest
+      return;
+  }
+}
+
+void TradingStage::on_order_event(const pipe::OrderResponseEvent& e) noexcept {
+  switch (e.kind) {
+    case pipe::OrderEventKind::kRequest: {
+      // The gateway lost some of our messages: resend them with their original numbers.
+      uint8_t packet[pipe::kTxPayloadCapacity];
+      for (uint64_t s = e.sequence; s < e.sequence + e.length && s < sender_.next_sequence(); ++s) {
+        const size_t n = sender_.retransmit(s, packet, sizeof packet);
+        if (n == 0) continue;
+        push_tx(packet, n);
+        figures_.retransmitted.add();
+      }
+      return;
+    }
+    case pipe::OrderEventKind::kHeartbeat:
+      receiver_.on_heartbeat(e.session, e.sequence, wiring_.clock.to_ns(e.rx_tsc));
+      figures_.session_gaps.set(receiver_.counters().gaps);
+      return;
+    case pipe::OrderEventKind::kMessage:
+      break;
+  }
+  const orders::SessionReceiver::Verdict v = receiver_.on_message(e.session, e.sequence, wiring_.clock.to_ns(e.rx_tsc));
+  figures_.session_gaps.set(receiver_.counters().gaps);
+  figures_.session_duplicates.set(receiver_.counters().duplicates);
+  if (v != orders::SessionReceiver::Verdict::kDeliver) return;
+  if (held_.empty() || e.length < 9) {
+    apply_response(e.message, e.length);
+    return;
+  }
+  if (unwinding_) {
+    // Quoting is over: nothing left to keep in step with the feed, and the unwind must not wait for
+    // a top that may never come (after the end of session none does).
+    release_held(UINT64_MAX);
+    apply_response(e.message, e.length);
+    return;
+  }
+  // Deterministic mode: every outbound OUCH message has its exchange timestamp at offset 1.
+  const uint64_t due = load_be64(e.message + 1) + cfg_.response_latency_ns;
+  if (due <= exchange_ns_) {
+    figures_.late_responses.add();
+    release_held(UINT64_MAX);  // keep the order of the session
+    apply_response(e.message, e.length);
+    return;
+  }
+  if (held_count_ == held_.size()) {
+    figures_.held_full.add();
+    release_held(UINT64_MAX);
+    apply_response(e.message, e.length);
+    return;
+  }
+  Held& h = held_[(held_head_ + held_count_) % held_.size()];
+  h.due_ns = due;
+  h.length = e.length;
+  std::memcpy(h.message, e.message, e.length);
+  ++held_count_;
+}
+
+void TradingStage::release_held(uint64_t exchange_ns) noexcept {
+  while (held_count_ != 0) {
+    const Held& h = held_[held_head_];
+    if (h.due_ns > exchange_ns) return;  // session order is due order: timestamps never go back
+    apply_response(h.message, h.length);
+    held_head_ = (held_head_ + 1) % static_cast<uint32_t>(held_.size());
+    --held_count_;
+  }
+}
+
+void TradingStage::apply_response(const uint8_t* msg, uint16_t len) noexcept {
+  ResponseHandler h(tracker_);
+  const ouch::DecodeResult r = ouch::dispatch_outbound(msg, len, h);
+  if (r.status != ouch::DecodeStatus::kOk) {
+    figures_.bad_messages.add();
+    return;
+  }
+  figures_.responses.add();
+  if (h.fill) figures_.fills.add();
+  if (h.symbol >= 0) {
+    const uint32_t sym = static_cast<uint32_t>(h.symbol);
+    after_tracker_change(sym);
+    // An order of ours ended: the strategy must not believe its quote is still there.
+    for (const orders::Side side : {orders::Side::kBuy, orders::Side::kSell}) {
+      Working& w = working_[sym][side_index(side)];
+      if (w.active && live_working(sym, side) == nullptr) strategy_.forget_live_quote(sym);
+    }
+    if (!unwinding_) evaluate(sym);
+  }
+}
+
+// ---- Decisions ----
+
+void TradingStage::evaluate(uint32_t sym) noexcept {
+  if (unwinding_) return;
+  const strategy::Decision d = strategy_.evaluate(sym, exchange_ns_);
+  switch (d.action) {
+    case strategy::Action::kNone:
+      // Paused with nothing live as far as the strategy knows: an order that could not be pulled
+      // when the pause began (its replace was in flight) is pulled now that it has settled.
+      if (d.reason == strategy::Reason::kStale || d.reason == strategy::Reason::kNotTrading ||
+          d.reason == strategy::Reason::kNoBbo || d.reason == strategy::Reason::kCrossedBook ||
+          d.reason == strategy::Reason::kNoSide) {
+        cancel_side(sym, orders::Side::kBuy);
+        cancel_side(sym, orders::Side::kSell);
+      }
+      return;
+    case strategy::Action::kPull:
+      cancel_side(sym, orders::Side::kBuy);
+      cancel_side(sym, orders::Side::kSell);
+      return;
+    case strategy::Action::kRequote:
+      quote_side(sym, orders::Side::kBuy, d.quote.bid);
+      quote_side(sym, orders::Side::kSell, d.quote.ask);
+      return;
+  }
+}
+
+// The working order of a side if it is live; follows a replace that failed back to the old order.
+// While a replace is in flight the tracker knows the order by its old token only (find() matches
+// current tokens), so the old token is followed until the Replaced makes the new one current.
+const orders::OrderRecord* TradingStage::live_working(uint32_t sym, orders::Side side) noexcept {
+  Working& w = working_[sym][side_index(side)];
+  if (!w.active) return nullptr;
+  const orders::OrderRecord* r = tracker_.find(w.token);
+  if (r != nullptr && orders::is_live(r->state)) {
+    w.has_fallback = false;  // the replace went through
+    return r;
+  }
+  if (w.has_fallback) {
+    const orders::OrderRecord* old = tracker_.find(w.fallback);
+    if (old != nullptr && orders::is_live(old->state)) {
+      if (old->state == orders::OrderState::kPendingReplace) return old;  // still in flight
+      w.token = w.fallback;  // the replace was refused: the old order stays
+      w.has_fallback = false;
+      return old;
+    }
+  }
+  w.active = false;
+  w.has_fallback = false;
+  return nullptr;
+}
+
+void TradingStage::quote_side(uint32_t sym, orders::Side side, const strategy::SideQuote& target) noexcept {
+  const orders::OrderRecord* live = live_working(sym, side);
+  if (!target.present()) {
+    if (live != nullptr) cancel_side(sym, side);
+    return;
+  }
+  if (live != nullptr) {
+    const bool same = live->price == target.price && live->shares == target.shares;
+    if (same) return;
+    if (live->state != orders::OrderState::kAccepted && live->state != orders::OrderState::kPartiallyFilled) {
+      strategy_.forget_live_quote(sym);  // in flight: decide again once it settles
+      return;
+    }
+  }
+  if (live != nullptr) {
+    // A replace takes the old order's place in the order counts (else, with one order per side at
+    // max_open_orders_per_symbol, no quote could ever move). Its shares stay counted: fills of the old
+    // order may be in flight, and the replacement rests with its full size whatever they were. The
+    // tracker's view is synced back below.
+    const orders::OpenView& v = tracker_.open_view(sym);
+    assert(v.orders > 0);
+    risk_.sync_exposure(static_cast<uint16_t>(sym), tracker_.positions().position(sym).shares, v.buy_shares,
+                        v.sell_shares, v.orders - 1);
+  }
+  const OrderRequest req{static_cast<uint16_t>(sym), to_risk(side), target.shares, target.price};
+  const RiskReason reason = risk_.check(req, bbo_[sym], exchange_ns_);
+  if (reason != RiskReason::kAccepted) {
+    figures_.risk_rejects.add();
+    strategy_.forget_live_quote(sym);
+    if (live != nullptr) after_tracker_change(sym);
+    return;
+  }
+  Working& w = working_[sym][side_index(side)];
+  if (live != nullptr) {
+    const orders::OrderToken old_token = live->token;
+    const orders::SubmitResult r = tracker_.request_replace(old_token, target.price, target.shares);
+    if (r.error != orders::RequestError::kNone) {
+      figures_.request_errors.add();
+      strategy_.forget_live_quote(sym);
+      after_tracker_change(sym);  // the risk exposure back to the tracker's
+      return;
+    }
+    send_replace(old_token, r.token, target.price, target.shares);
+    w.fallback = old_token;
+    w.has_fallback = true;
+    w.token = r.token;
+  } else {
+    const orders::SubmitResult r = tracker_.submit(sym, side, target.price, target.shares);
+    if (r.error != orders::RequestError::kNone) {
+      figures_.request_errors.add();
+      strategy_.forget_live_quote(sym);
+      return;
+    }
+    send_enter(sym, side, r.token, target.price, target.shares);
+    w.token = r.token;
+    w.has_fallback = false;
+  }
+  w.active = true;
+  after_tracker_change(sym);
+}
+
+void TradingStage::cancel_side(uint32_t sym, orders::Side side) noexcept {
+  const orders::OrderRecord* live = live_working(sym, side);
+  if (live == nullptr || live->state == orders::OrderState::kPendingCancel) return;
+  if (live->state == orders::OrderState::kPendingReplace) {
+    strategy_.forget_live_quote(sym);  // cancelled once the replace settles (the next evaluation)
+    return;
+  }
+  const orders::OrderToken token = live->token;
+  if (tracker_.request_cancel(token) != orders::RequestError::kNone) {
+    figures_.request_errors.add();
+    strategy_.forget_live_quote(sym);
+    return;
+  }
+  send_cancel(token);
+  after_tracker_change(sym);
+}
+
+void TradingStage::start_unwind() noexcept {
+  if (unwinding_) return;
+  unwinding_ = true;
+  figures_.unwinding.set(1);
+  dirty_ = true;
+  if (!held_.empty()) release_held(UINT64_MAX);  // the cancels must see every order as it is
+}
+
+// ---- Effects ----
+
+void TradingStage::after_tracker_change(uint32_t sym) noexcept {
+  const orders::OpenView& v = tracker_.open_view(sym);
+  risk_.sync_exposure(static_cast<uint16_t>(sym), tracker_.positions().position(sym).shares, v.buy_shares,
+                      v.sell_shares, v.orders);
+  strategy_.set_inventory(sym, tracker_.positions().position(sym).shares);
+  dirty_ = true;
+}
+
+void TradingStage::send_enter(uint32_t sym, orders::Side side, const orders::OrderToken& token, uint32_t price,
+                              uint32_t shares) noexcept {
+  ouch::EnterOrder m;
+  m.token = to_ouch_token(token);
+  m.side = side == orders::Side::kBuy ? 'B' : 'S';
+  m.shares = shares;
+  m.stock = stocks_[sym];
+  m.price = price;
+  m.time_in_force = ouch::kTifMarketHours;  // a day quote; cancelled by us at the close
+  m.firm = firm_;
+  m.display = 'Y';
+  m.capacity = 'P';  // principal: our own account
+  m.intermarket_sweep = 'N';
+  m.min_quantity = 0;
+  m.cross_type = 'N';
+  m.customer_type = 'N';
+  uint8_t buf[ouch::EnterOrder::kLength];
+  ouch::encode(m, buf);
+  if (send_message(buf, sizeof buf)) figures_.enters.add();
+}
+
+void TradingStage::send_replace(const orders::OrderToken& old_token, const orders::OrderToken& new_token,
+                                uint32_t price, uint32_t shares) noexcept {
+  ouch::ReplaceOrder m;
+  m.existing_token = to_ouch_token(old_token);
+  m.replacement_token = to_ouch_token(new_token);
+  m.shares = shares;
+  m.price = price;
+  m.time_in_force = ouch::kTifMarketHours;
+  m.display = 'Y';
+  m.intermarket_sweep = 'N';
+  m.min_quantity = 0;
+  uint8_t buf[ouch::ReplaceOrder::kLength];
+  ouch::encode(m, buf);
+  if (send_message(buf, sizeof buf)) figures_.replaces.add();
+}
+
+void TradingStage::send_cancel(const orders::OrderToken& token) noexcept {
+  ouch::CancelOrder m;
+  m.token = to_ouch_token(token);
+  m.shares = 0;
+  uint8_t buf[ouch::CancelOrder::kLength];
+  ouch::encode(m, buf);
+  if (send_message(buf, sizeof buf)) figures_.cancels.add();
+}
+
+bool TradingStage::send_message(const uint8_t* ouch_msg, uint16_t len) noexcept {
+  uint8_t block[kAsOfSize + ouch::kMaxMessageLength];
+  assert(len <= ouch::kMaxMessageLength);
+  store_be64(block, exchange_ns_);
+  std::memcpy(block + kAsOfSize, ouch_msg, len);
+  uint8_t packet[pipe::kTxPayloadCapacity];
+  const size_t n = sender_.send(block, static_cast<uint16_t>(kAsOfSize + len), packet, sizeof packet);
+  assert(n != 0);  // every OUCH inbound message fits one packet
+  fnv1a(digest_, ouch_msg, len);
+  figures_.order_stream_digest.set(digest_);
+  figures_.orders_sent.add();
+  push_tx(packet, n);
+  return true;
+}
+
+void TradingStage::push_tx(const uint8_t* packet, size_t len) noexcept {
+  pipe::TxEvent e;
+  e.rx_tsc = trigger_tsc_;
+  e.destination = pipe::Destination::kOrderGateway;
+  e.length = static_cast<uint16_t>(len);
+  std::memcpy(e.payload, packet, len);
+  // A full ring loses the datagram, not the message: it has its sequence number and the gateway
+  // re-requests it.
+  if (wiring_.orders.push_burst(&e, 1) != 1) figures_.order_ring_full.add();
+}
+
+void TradingStage::publish() noexcept {
+  dirty_ = false;
+  const orders::PositionBook& p = tracker_.positions();
+  int64_t net = 0, gross = 0;
+  uint64_t quotes = 0;
+  for (uint32_t s = 0; s < working_.size(); ++s) {
+    const int64_t q = p.position(s).shares;
+    net += q;
+    gross += q < 0 ? -q : q;
+    for (const Working& w : working_[s]) quotes += w.active ? 1 : 0;
+  }
+  figures_.live_quotes.set(quotes);
+  figures_.open_orders.set(tracker_.live_orders());
+  figures_.net_position.set(static_cast<uint64_t>(net));
+  figures_.gross_position.set(static_cast<uint64_t>(gross));
+  figures_.realized.set(static_cast<uint64_t>(clamp_money(p.total_realized() - p.total_fees())));
+  figures_.fees.set(static_cast<uint64_t>(clamp_money(p.total_fees())));
+  figures_.unrealized.set(
+      static_cast<uint64_t>(clamp_money(p.total_unrealized(marks_.data(), static_cast<uint32_t>(marks_.size())))));
+  uint64_t anomalies = 0;
+  for (size_t i = 1; i < orders::kAnomalyCount; ++i) anomalies += tracker_.counters().anomalies[i];
+  figures_.anomalies.set(anomalies);
+}
+
+// ---- Control thread ----
+
+namespace {
+std::string money_text(int64_t v) {  // 1/10000 $ -> "-12.3456"
+  char buf[48];
+  const uint64_t a = v < 0 ? static_cast<uint64_t>(-(v + 1)) + 1 : static_cast<uint64_t>(v);
+  std::snprintf(buf, sizeof buf, "%s%" PRIu64 ".%04" PRIu64, v < 0 ? "-" : "", a / 10000, a % 10000);
+  return buf;
+}
+int64_t signed_of(const pipe::RelaxedCounter& c) { return static_cast<int64_t>(c.get()); }
+}  // namespace
+
+std::string TradingStage::status_text() const {
+  const TradingFigures& f = figures_;
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                " | quotes %" PRIu64 " open %" PRIu64 " pos %" PRId64 " rPnL %s uPnL %s | orders %" PRIu64
+                " fills %" PRIu64 " risk-rej %" PRIu64 "%s%s",
+                f.live_quotes.get(), f.open_orders.get(), signed_of(f.net_position),
+                money_text(signed_of(f.realized)).c_str(), money_text(signed_of(f.unrealized)).c_str(),
+                f.orders_sent.get(), f.fills.get(), f.risk_rejects.get(), f.unwinding.get() ? " UNWINDING" : "",
+                f.session_gaps.get() ? " order-gaps" : "");
+  return buf;
+}
+
+std::string TradingStage::summary_members() const {
+  const TradingFigures& f = figures_;
+  std::string j;
+  char buf[256];
+  const auto field = [&](const char* k, uint64_t v) {
+    std::snprintf(buf, sizeof buf, "  \"%s\": %" PRIu64 ",\n", k, v);
+    j += buf;
+  };
+  const auto sfield = [&](const char* k, int64_t v) {
+    std::snprintf(buf, sizeof buf, "  \"%s\": %" PRId64 ",\n", k, v);
+    j += buf;
+  };
+  std::snprintf(buf, sizeof buf, "  \"order_stream_digest\": \"0x%016" PRIx64 "\",\n", f.order_stream_digest.get());
+  j += buf;
+  field("orders_sent", f.orders_sent.get());
+  field("enters", f.enters.get());
+  field("replaces", f.replaces.get());
+  field("cancels", f.cancels.get());
+  field("fills", f.fills.get());
+  field("responses", f.responses.get());
+  field("risk_rejects", f.risk_rejects.get());
+  field("request_errors", f.request_errors.get());
+  field("anomalies", f.anomalies.get());
+  field("bad_order_messages", f.bad_messages.get());
+  field("order_session_gaps", f.session_gaps.get());
+  field("order_session_requests", f.session_requests.get());
+  field("retransmitted_orders", f.retransmitted.get());
+  field("late_responses", f.late_responses.get());
+  field("open_orders_at_exit", f.open_orders.get());
+  sfield("net_position", signed_of(f.net_position));
+  sfield("realized_pnl_e4", signed_of(f.realized));
+  sfield("unrealized_pnl_e4", signed_of(f.unrealized));
+  sfield("fees_e4", signed_of(f.fees));
+  // Per symbol (read after the cores stopped: the tracker is quiet).
+  j += "  \"positions\": {";
+  for (uint32_t s = 0; s < cfg_.symbols.size(); ++s) {
+    const orders::Position& p = tracker_.positions().position(s);
+    std::snprintf(buf, sizeof buf, "%s\"%s\": {\"shares\": %" PRId64 ", \"bought\": %" PRIu64 ", \"sold\": %" PRIu64
+                  ", \"realized_e4\": %" PRId64 ", \"fees_e4\": %" PRId64 "}",
+                  s == 0 ? "" : ", ", cfg_.symbols[s].c_str(), p.shares, p.bought, p.sold, clamp_money(p.realized),
+                  clamp_money(p.fees));
+    j += buf;
+  }
+  j += "},\n";
+  j += "  \"risk_rejects_by_reason\": {";
+  bool first = true;
+  for (size_t r = 1; r < kRiskReasonCount; ++r) {
+    const uint64_t n = risk_.counters().decisions[r].get();
+    if (n == 0) continue;
+    std::snprintf(buf, sizeof buf, "%s\"%s\": %" PRIu64, first ? "" : ", ",
+                  std::string(to_string(static_cast<RiskReason>(r))).c_str(), n);
+    j += buf;
+    first = false;
+  }
+  j += "},\n";
+  return j;
+}
+
+}  // namespace pmm::risk

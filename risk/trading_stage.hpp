@@ -1,0 +1,164 @@
+// The trading stage: the pipeline's quote stage when order entry is on. Per configured symbol it turns
+// top-of-book changes into target quotes (QuotingStrategy), passes every order through the inline
+// pre-trade checks (PreTradeRisk), keeps order state and positions (OrderTracker), and sends OUCH 4.2
+// Enter/Replace/Cancel on the order session (SessionSender, MoldUDP64-framed UDP via the TX stage).
+// Responses come back from the parse stage in session order (SessionReceiver re-requests what was
+// lost) and update orders, positions, risk exposure and the strategy's inventory.
+//
+// Clock: decisions use exchange time (the ITCH timestamp of the triggering message), never the wall
+// clock, so the same feed and the same responses give the same orders on every backend. With
+// `response_latency_ns` > 0 (deterministic mode, for tests against the simulator) a response stamped
+// at exchange time T is applied just before the first top of book at T + latency, so fills land at
+// the same point of the feed whatever the real delays were.
+//
+// One core owns it: no lock, no allocation, no syscall after construction. The control thread reads
+// published figures only. docs/trading.md.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/orders/order_session.hpp"
+#include "core/orders/order_tracker.hpp"
+#include "core/ouch42.hpp"
+#include "core/pipeline/pipeline.hpp"
+#include "core/strategy/quoting_strategy.hpp"
+#include "risk/pre_trade_risk.hpp"
+
+namespace pmm::risk {
+
+struct TradingConfig {
+  std::vector<std::string> symbols;  // quoted symbols: index i = pipeline symbol slot i + 1
+  strategy::StrategyConfig strategy;
+  RiskLimits risk;
+  orders::OrderTrackerConfig orders;
+  uint32_t epoch = 0;                     // token epoch (durable counter, one per start)
+  std::string firm = "PMM1";              // OUCH Firm: our account at the exchange
+  std::string session = "PMMORDERS";      // our outbound session name
+  uint32_t history_messages = 65536;      // outbound messages kept for re-requests (power of two)
+  uint64_t retry_ns = 20'000'000;         // re-request a hole in the gateway's stream after this long
+  uint64_t response_latency_ns = 0;       // deterministic mode (see above); 0: apply on arrival
+  uint32_t held_responses = 65536;        // deterministic mode: responses waiting for their feed time
+  uint32_t burst = 64;
+};
+
+// What the control thread reads (relaxed; signed values stored as their two's complement).
+struct alignas(64) TradingFigures {
+  pipe::RelaxedCounter live_quotes;      // working orders on our quoted sides
+  pipe::RelaxedCounter open_orders;      // live orders in the tracker
+  pipe::RelaxedCounter net_position;     // signed shares, summed over symbols
+  pipe::RelaxedCounter gross_position;   // sum of |shares|
+  pipe::RelaxedCounter realized;         // signed, 1/10000 $, after fees
+  pipe::RelaxedCounter unrealized;       // signed, 1/10000 $, marked at mid
+  pipe::RelaxedCounter fees;             // signed, 1/10000 $
+  pipe::RelaxedCounter orders_sent;      // Enter + Replace + Cancel messages
+  pipe::RelaxedCounter enters, replaces, cancels;
+  pipe::RelaxedCounter fills;
+  pipe::RelaxedCounter risk_rejects;     // requests the pre-trade checks refused
+  pipe::RelaxedCounter request_errors;   // requests the tracker refused (table full, ...)
+  pipe::RelaxedCounter responses;        // OUCH messages applied
+  pipe::RelaxedCounter anomalies;        // responses not applied as they were (see OrderTracker)
+  pipe::RelaxedCounter bad_messages;     // unknown type or wrong length
+  pipe::RelaxedCounter session_gaps, session_requests, session_duplicates, retransmitted;
+  pipe::RelaxedCounter late_responses;   // deterministic mode: arrived after their feed time
+  pipe::RelaxedCounter held_full;        // deterministic mode: no room to hold (applied at once)
+  pipe::RelaxedCounter order_ring_full;  // orders the TX ring refused (the gateway re-requests them)
+  pipe::RelaxedCounter unwinding;        // 1 once quoting stopped (Ctrl-C or end of session)
+  pipe::RelaxedCounter unwound;          // 1 once unwinding and no order is live
+  pipe::RelaxedCounter top_events;
+  pipe::RelaxedCounter end_of_session;
+  pipe::RelaxedCounter order_stream_digest;  // FNV-1a over every OUCH message sent, in order
+};
+
+class TradingStage final : public pipe::QuotingStage {
+ public:
+  // Throws std::invalid_argument when the configuration does not hold together (symbol lists differ).
+  TradingStage(const TradingConfig& config, const pipe::QuoteWiring& wiring, orders::OrderEventSink& events);
+
+  uint32_t run_once() noexcept override;
+
+  uint64_t top_events() const noexcept override { return figures_.top_events.get(); }
+  bool end_of_session() const noexcept override { return figures_.end_of_session.get() != 0; }
+  const pipe::LatencyHistogram& latency() const noexcept override { return latency_; }
+  void request_unwind() noexcept override { unwind_requested_.store(true, std::memory_order_relaxed); }
+  bool unwound() const noexcept override { return figures_.unwound.get() != 0; }
+  std::string status_text() const override;
+  std::string summary_members() const override;
+
+  const TradingFigures& figures() const noexcept { return figures_; }
+  // Read after the cores stopped (or from the owning core).
+  const orders::OrderTracker& tracker() const noexcept { return tracker_; }
+  const PreTradeRisk& risk() const noexcept { return risk_; }
+  const strategy::QuotingStrategy& strategy() const noexcept { return strategy_; }
+  // The management core's way in: run-time limit changes (single producer).
+  PreTradeRisk& risk_controls() noexcept { return risk_; }
+
+ private:
+  struct Working {  // our order on one side of one symbol
+    orders::OrderToken token;
+    orders::OrderToken fallback;  // the order before a replace still in flight
+    bool active = false;
+    bool has_fallback = false;
+  };
+  struct Held {  // deterministic mode: a response waiting for its exchange time
+    uint64_t due_ns = 0;
+    uint16_t length = 0;
+    uint8_t message[pipe::kOrderMessageCapacity] = {};
+  };
+  class ResponseHandler;
+
+  // Inputs.
+  void on_top(const pipe::TopEvent& e) noexcept;
+  void on_order_event(const pipe::OrderResponseEvent& e) noexcept;
+  void apply_response(const uint8_t* msg, uint16_t len) noexcept;
+  void release_held(uint64_t exchange_ns) noexcept;
+  // Decisions.
+  void evaluate(uint32_t sym) noexcept;
+  void quote_side(uint32_t sym, orders::Side side, const strategy::SideQuote& target) noexcept;
+  void cancel_side(uint32_t sym, orders::Side side) noexcept;
+  const orders::OrderRecord* live_working(uint32_t sym, orders::Side side) noexcept;
+  void start_unwind() noexcept;
+  // Effects.
+  bool send_message(const uint8_t* ouch, uint16_t len) noexcept;
+  void send_enter(uint32_t sym, orders::Side side, const orders::OrderToken& token, uint32_t price,
+                  uint32_t shares) noexcept;
+  void send_replace(const orders::OrderToken& old_token, const orders::OrderToken& new_token, uint32_t price,
+                    uint32_t shares) noexcept;
+  void send_cancel(const orders::OrderToken& token) noexcept;
+  void push_tx(const uint8_t* packet, size_t len) noexcept;
+  void after_tracker_change(uint32_t sym) noexcept;
+  void publish() noexcept;
+
+  TradingConfig cfg_;
+  pipe::QuoteWiring wiring_;
+  orders::OrderTracker tracker_;
+  PreTradeRisk risk_;
+  strategy::QuotingStrategy strategy_;
+  orders::SessionSender sender_;
+  orders::SessionReceiver receiver_;
+  ouch::Firm firm_;
+  std::vector<ouch::Stock> stocks_;
+  std::vector<std::array<Working, 2>> working_;
+  std::vector<Bbo> bbo_;
+  std::vector<orders::Price> marks_;  // mids for unrealized PnL (0 until both sides seen)
+  std::vector<Held> held_;            // ring
+  uint32_t held_head_ = 0, held_count_ = 0;
+  std::vector<pipe::TopEvent> tops_;
+  std::vector<pipe::OrderResponseEvent> responses_;
+  std::vector<orders::OrderToken> cancel_tokens_;
+  std::array<RiskControlEvent, 8> control_events_{};
+  uint64_t exchange_ns_ = 0;   // latest exchange time seen
+  uint64_t trigger_tsc_ = 0;   // RX time of what we are reacting to (tick-to-trade)
+  bool feed_stale_ = false;
+  bool unwinding_ = false;
+  bool dirty_ = true;
+  uint64_t digest_ = 1469598103934665603ull;
+  std::atomic<bool> unwind_requested_{false};
+  TradingFigures figures_;
+  pipe::LatencyHistogram latency_;  // RX -> top seen by quoting
+};
+
+}  // namespace pmm::risk
