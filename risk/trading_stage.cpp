@@ -142,6 +142,7 @@ TradingStage::TradingStage(const TradingConfig& config, const pipe::QuoteWiring&
 uint32_t TradingStage::run_once() noexcept {
   const uint64_t now_tsc = pipe::read_tsc();
   const uint64_t now_ns = wiring_.clock.to_ns(now_tsc);
+  now_ns_ = now_ns;
   if (risk_.apply_pending_controls(exchange_ns_, control_events_) != 0) dirty_ = true;
 
   // Responses first: a fill changes what the next quote should be.
@@ -151,7 +152,7 @@ uint32_t TradingStage::run_once() noexcept {
   done += nr;
   if (mold::Request r; receiver_.poll(now_ns, r)) {
     uint8_t packet[mold::kHeaderSize];
-    push_tx(packet, mold::encode_request(packet, r));
+    push_tx(packet, mold::encode_request(packet, r), 0);
     figures_.session_requests.set(receiver_.counters().requests);
   }
 
@@ -168,6 +169,13 @@ uint32_t TradingStage::run_once() noexcept {
       for (uint32_t s = 0; s < working_.size(); ++s) after_tracker_change(s);
     }
     if (tracker_.all_acknowledged() && figures_.unwound.get() == 0) figures_.unwound.set(1);
+  }
+  // A heartbeat when we have been quiet: it carries our next sequence number, so the gateway notices a
+  // lost last message (the final cancel of an unwind, say) and re-requests it.
+  if (cfg_.heartbeat_ns != 0 && sender_.next_sequence() > 1 && now_ns - last_sent_ns_ >= cfg_.heartbeat_ns) {
+    uint8_t packet[mold::kHeaderSize];
+    push_tx(packet, sender_.heartbeat(packet, sizeof packet), 0);
+    figures_.heartbeats.add();
   }
   if (dirty_ || done != 0) publish();
   return done;
@@ -227,7 +235,7 @@ void TradingStage::on_order_event(const pipe::OrderResponseEvent& e) noexcept {
       for (uint64_t s = e.sequence; s < e.sequence + e.length && s < sender_.next_sequence(); ++s) {
         const size_t n = sender_.retransmit(s, packet, sizeof packet);
         if (n == 0) continue;
-        push_tx(packet, n);
+        push_tx(packet, n, 0);
         figures_.retransmitted.add();
       }
       return;
@@ -511,13 +519,14 @@ bool TradingStage::send_message(const uint8_t* ouch_msg, uint16_t len) noexcept 
   fnv1a(digest_, ouch_msg, len);
   figures_.order_stream_digest.set(digest_);
   figures_.orders_sent.add();
-  push_tx(packet, n);
+  push_tx(packet, n, trigger_tsc_);
   return true;
 }
 
-void TradingStage::push_tx(const uint8_t* packet, size_t len) noexcept {
+void TradingStage::push_tx(const uint8_t* packet, size_t len, uint64_t rx_tsc) noexcept {
+  last_sent_ns_ = now_ns_;
   pipe::TxEvent e;
-  e.rx_tsc = trigger_tsc_;
+  e.rx_tsc = rx_tsc;  // orders only: TX measures tick-to-trade on them
   e.destination = pipe::Destination::kOrderGateway;
   e.length = static_cast<uint16_t>(len);
   std::memcpy(e.payload, packet, len);
@@ -602,6 +611,7 @@ std::string TradingStage::summary_members() const {
   field("order_session_gaps", f.session_gaps.get());
   field("order_session_requests", f.session_requests.get());
   field("retransmitted_orders", f.retransmitted.get());
+  field("order_heartbeats", f.heartbeats.get());
   field("late_responses", f.late_responses.get());
   field("open_orders_at_exit", f.open_orders.get());
   sfield("net_position", signed_of(f.net_position));

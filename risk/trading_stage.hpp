@@ -40,6 +40,7 @@ struct TradingConfig {
   std::string session = "PMMORDERS";      // our outbound session name
   uint32_t history_messages = 65536;      // outbound messages kept for re-requests (power of two)
   uint64_t retry_ns = 20'000'000;         // re-request a hole in the gateway's stream after this long
+  uint64_t heartbeat_ns = 100'000'000;    // heartbeat on our stream after this long without sending (0: none)
   uint64_t response_latency_ns = 0;       // deterministic mode (see above); 0: apply on arrival
   uint32_t held_responses = 65536;        // deterministic mode: responses waiting for their feed time
   uint32_t burst = 64;
@@ -62,7 +63,7 @@ struct alignas(64) TradingFigures {
   pipe::RelaxedCounter responses;        // OUCH messages applied
   pipe::RelaxedCounter anomalies;        // responses not applied as they were (see OrderTracker)
   pipe::RelaxedCounter bad_messages;     // unknown type or wrong length
-  pipe::RelaxedCounter session_gaps, session_requests, session_duplicates, retransmitted;
+  pipe::RelaxedCounter session_gaps, session_requests, session_duplicates, retransmitted, heartbeats;
   pipe::RelaxedCounter late_responses;   // deterministic mode: arrived after their feed time
   pipe::RelaxedCounter held_full;        // deterministic mode: no room to hold (applied at once)
   pipe::RelaxedCounter order_ring_full;  // orders the TX ring refused (the gateway re-requests them)
@@ -128,7 +129,7 @@ class TradingStage final : public pipe::QuotingStage {
   void send_replace(const orders::OrderToken& old_token, const orders::OrderToken& new_token, uint32_t price,
                     uint32_t shares) noexcept;
   void send_cancel(const orders::OrderToken& token) noexcept;
-  void push_tx(const uint8_t* packet, size_t len) noexcept;
+  void push_tx(const uint8_t* packet, size_t len, uint64_t rx_tsc) noexcept;  // rx_tsc 0: not an order
   void after_tracker_change(uint32_t sym) noexcept;
   void publish() noexcept;
 
@@ -152,6 +153,8 @@ class TradingStage final : public pipe::QuotingStage {
   std::array<RiskControlEvent, 8> control_events_{};
   uint64_t exchange_ns_ = 0;   // latest exchange time seen
   uint64_t trigger_tsc_ = 0;   // RX time of what we are reacting to (tick-to-trade)
+  uint64_t now_ns_ = 0;        // monotonic time of this step (session timers only, never decisions)
+  uint64_t last_sent_ns_ = 0;
   bool feed_stale_ = false;
   bool unwinding_ = false;
   bool dirty_ = true;
