@@ -1,5 +1,6 @@
 #include "risk/trading_stage.hpp"
 
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <stdexcept>
@@ -156,9 +157,13 @@ uint32_t TradingStage::run_once() noexcept {
     figures_.session_requests.set(receiver_.counters().requests);
   }
 
-  const uint32_t nt = wiring_.tops.pop_burst(tops_.data(), cfg_.burst);
-  for (uint32_t i = 0; i < nt; ++i) on_top(tops_[i]);
-  done += nt;
+  // Like the book stage: drain full bursts (up to a bound) so a backlog does not wait a loop.
+  for (uint32_t round = 0; round < kMaxBurstsPerStep; ++round) {
+    const uint32_t nt = wiring_.tops.pop_burst(tops_.data(), cfg_.burst);
+    for (uint32_t i = 0; i < nt; ++i) on_top(tops_[i]);
+    done += nt;
+    if (nt < cfg_.burst) break;
+  }
 
   if (unwind_requested_.load(std::memory_order_relaxed) && !unwinding_) start_unwind();
   if (unwinding_) {
@@ -573,13 +578,22 @@ int64_t signed_of(const pipe::RelaxedCounter& c) { return static_cast<int64_t>(c
 
 std::string TradingStage::status_text() const {
   const TradingFigures& f = figures_;
-  char buf[320];
+  // Orders per second since the previous status line (the control thread is the only caller).
+  const auto now = std::chrono::steady_clock::now();
+  const uint64_t sent = f.orders_sent.get();
+  const double secs = status_sent_ == 0 && status_time_ == std::chrono::steady_clock::time_point{}
+                          ? 0.0
+                          : std::chrono::duration<double>(now - status_time_).count();
+  const double rate = secs > 0 ? static_cast<double>(sent - status_sent_) / secs : 0.0;
+  status_time_ = now;
+  status_sent_ = sent;
+  char buf[360];
   std::snprintf(buf, sizeof buf,
-                " | quotes %" PRIu64 " open %" PRIu64 " pos %" PRId64 " rPnL %s uPnL %s | orders %" PRIu64
-                " fills %" PRIu64 " risk-rej %" PRIu64 "%s%s",
+                " | quotes %" PRIu64 " open %" PRIu64 " pos %" PRId64 " rPnL %s uPnL %s | sent %" PRIu64
+                " (%.0f/s) fills %" PRIu64 " risk-rej %" PRIu64 "%s%s",
                 f.live_quotes.get(), f.open_orders.get(), signed_of(f.net_position),
-                money_text(signed_of(f.realized)).c_str(), money_text(signed_of(f.unrealized)).c_str(),
-                f.orders_sent.get(), f.fills.get(), f.risk_rejects.get(), f.unwinding.get() ? " UNWINDING" : "",
+                money_text(signed_of(f.realized)).c_str(), money_text(signed_of(f.unrealized)).c_str(), sent, rate,
+                f.fills.get(), f.risk_rejects.get(), f.unwinding.get() ? " UNWINDING" : "",
                 f.session_gaps.get() ? " order-gaps" : "");
   return buf;
 }

@@ -17,6 +17,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -98,6 +99,7 @@ class TradingStage final : public pipe::QuotingStage {
   PreTradeRisk& risk_controls() noexcept { return risk_; }
 
  private:
+  static constexpr uint32_t kMaxBurstsPerStep = 16;
   struct Working {  // our order on one side of one symbol
     orders::OrderToken token;
     orders::OrderToken fallback;  // the order before a replace still in flight
@@ -162,6 +164,9 @@ class TradingStage final : public pipe::QuotingStage {
   std::atomic<bool> unwind_requested_{false};
   TradingFigures figures_;
   pipe::LatencyHistogram latency_;  // RX -> top seen by quoting
+  // status_text's previous reading (control thread only).
+  mutable std::chrono::steady_clock::time_point status_time_{};
+  mutable uint64_t status_sent_ = 0;
 };
 
 }  // namespace pmm::risk
