@@ -29,12 +29,14 @@ uint32_t JournalCore::run_once() noexcept {
     const size_t n = ring->pop_burst(burst_.data(), burst_.size());
     for (size_t i = 0; i < n; ++i) {
       const JournalEntry& e = burst_[i];
-      if (writer_.append(e.type, e.payload, e.length) == 0) {
+      const uint64_t seq = writer_.append(e.type, e.payload, e.length);
+      if (seq == 0) {
         // Fail-stop: the rest of this burst cannot be journaled either; producers learn it from full().
         close_rings();
         records_.store(records_.load(std::memory_order_relaxed) + done, std::memory_order_relaxed);
         return done;
       }
+      if (on_append_) on_append_(JournalRecordView{seq, e.type, e.length, e.payload, nullptr, 0});
       ++done;
     }
   }

@@ -10,8 +10,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <vector>
 
+#include "persistence/journal_reader.hpp"
 #include "persistence/journal_ring.hpp"
 #include "persistence/journal_writer.hpp"
 
@@ -38,6 +41,12 @@ class JournalCore {
   // Drains every ring until empty and syncs; returns false if the writer has failed.
   bool drain_and_sync() noexcept;
 
+  // Set-up only: called on the journal core after each record is appended, with its sequence (file
+  // null, offset 0), e.g. to apply it to the shadow state that snapshots are taken from (recovery's
+  // "same apply()"). Keep it cheap and allocation-free: it runs inside the drain loop.
+  using AppendHook = std::function<void(const JournalRecordView&)>;
+  void set_on_append(AppendHook hook) { on_append_ = std::move(hook); }
+
   // Any thread: ask for a group commit at the next pass (e.g. management's "sync now").
   void request_sync() noexcept { sync_requested_.store(true, std::memory_order_release); }
 
@@ -57,6 +66,7 @@ class JournalCore {
   std::chrono::steady_clock::duration interval_;
   std::chrono::steady_clock::time_point next_sync_;
   bool rings_closed_ = false;
+  AppendHook on_append_;
   std::atomic<bool> sync_requested_{false};
   std::atomic<uint64_t> records_{0};
   std::atomic<uint64_t> syncs_{0};

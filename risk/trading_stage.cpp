@@ -9,6 +9,8 @@
 
 namespace pmm::risk {
 
+namespace jr = journal_records;
+
 namespace {
 
 constexpr size_t kAsOfSize = 8;  // client -> gateway blocks: [as-of exchange time][OUCH message]
@@ -45,56 +47,61 @@ void fnv1a(uint64_t& h, const uint8_t* p, size_t n) noexcept {
 }  // namespace
 
 // Turns decoded OUCH outbound messages into OrderTracker responses; remembers which symbol moved.
+// Each response is journaled (with the gateway's sequence it arrived with) just before it is applied.
 class TradingStage::ResponseHandler : public ouch::IgnoreOutbound {
  public:
-  explicit ResponseHandler(orders::OrderTracker& t) : t_(t) {}
+  ResponseHandler(TradingStage& stage, uint64_t sequence) : s_(stage), t_(stage.tracker_), sequence_(sequence) {}
   using ouch::IgnoreOutbound::on;
 
   void on(const ouch::Accepted& m) noexcept {
     note(m.token);
-    t_.on_accepted(orders::AcceptedResponse{to_order_token(m.token), m.shares, m.price});
+    const orders::AcceptedResponse r{to_order_token(m.token), m.shares, m.price};
+    journal(jr::kAccepted, r.token, [&](jr::TradingRecord& x) { x.shares = r.shares; x.price = r.price; });
+    t_.on_accepted(r);
   }
   void on(const ouch::Replaced& m) noexcept {
     note(m.previous_token);
     note(m.replacement_token);
-    t_.on_replaced(orders::ReplacedResponse{to_order_token(m.replacement_token), to_order_token(m.previous_token),
-                                            m.shares, m.price});
+    const orders::ReplacedResponse r{to_order_token(m.replacement_token), to_order_token(m.previous_token), m.shares,
+                                     m.price};
+    journal(jr::kReplaced, r.new_token, [&](jr::TradingRecord& x) {
+      x.other_token = r.previous_token;
+      x.shares = r.shares;
+      x.price = r.price;
+    });
+    t_.on_replaced(r);
   }
-  void on(const ouch::Canceled& m) noexcept {
-    note(m.token);
-    t_.on_canceled(orders::CanceledResponse{to_order_token(m.token), m.decrement_shares, m.reason});
-  }
-  void on(const ouch::AiqCanceled& m) noexcept {
-    note(m.token);
-    t_.on_canceled(orders::CanceledResponse{to_order_token(m.token), m.decrement_shares, m.reason});
-  }
+  void on(const ouch::Canceled& m) noexcept { canceled(m.token, m.decrement_shares, m.reason); }
+  void on(const ouch::AiqCanceled& m) noexcept { canceled(m.token, m.decrement_shares, m.reason); }
   void on(const ouch::Executed& m) noexcept {
-    note(m.token);
-    fill = true;
-    t_.on_executed(orders::ExecutedResponse{to_order_token(m.token), m.executed_shares, m.execution_price,
-                                            liquidity_of(m.liquidity_flag), m.match});
+    executed(m.token, m.executed_shares, m.execution_price, m.liquidity_flag, m.match);
   }
   void on(const ouch::ExecutedWithReferencePrice& m) noexcept {
-    note(m.token);
-    fill = true;
-    t_.on_executed(orders::ExecutedResponse{to_order_token(m.token), m.executed_shares, m.execution_price,
-                                            liquidity_of(m.liquidity_flag), m.match});
+    executed(m.token, m.executed_shares, m.execution_price, m.liquidity_flag, m.match);
   }
   void on(const ouch::BrokenTrade& m) noexcept {
     note(m.token);
-    t_.on_broken_trade(orders::BrokenTradeResponse{to_order_token(m.token), m.match, m.reason});
+    const orders::BrokenTradeResponse r{to_order_token(m.token), m.match, m.reason};
+    journal(jr::kBrokenTrade, r.token, [&](jr::TradingRecord& x) { x.match = r.match_number; x.reason = r.reason; });
+    t_.on_broken_trade(r);
   }
   void on(const ouch::Rejected& m) noexcept {
     note(m.token);
-    t_.on_rejected(orders::RejectedResponse{to_order_token(m.token), m.reason});
+    const orders::RejectedResponse r{to_order_token(m.token), m.reason};
+    journal(jr::kRejected, r.token, [&](jr::TradingRecord& x) { x.reason = r.reason; });
+    t_.on_rejected(r);
   }
   void on(const ouch::CancelPending& m) noexcept {
     note(m.token);
-    t_.on_cancel_pending(orders::TokenResponse{to_order_token(m.token)});
+    const orders::TokenResponse r{to_order_token(m.token)};
+    journal(jr::kCancelPending, r.token, [](jr::TradingRecord&) {});
+    t_.on_cancel_pending(r);
   }
   void on(const ouch::CancelReject& m) noexcept {
     note(m.token);
-    t_.on_cancel_reject(orders::TokenResponse{to_order_token(m.token)});
+    const orders::TokenResponse r{to_order_token(m.token)};
+    journal(jr::kCancelReject, r.token, [](jr::TradingRecord&) {});
+    t_.on_cancel_reject(r);
   }
 
   int symbol = -1;  // of the order the message was about (before or after applying it)
@@ -105,7 +112,37 @@ class TradingStage::ResponseHandler : public ouch::IgnoreOutbound {
     if (symbol >= 0) return;
     if (const orders::OrderRecord* r = t_.find(to_order_token(t))) symbol = r->symbol;
   }
+  template <typename Fill>
+  void journal(jr::Type type, const orders::OrderToken& token, const Fill& fill_fields) noexcept {
+    if (s_.journal_ == nullptr) return;
+    jr::TradingRecord x;
+    x.type = type;
+    x.token = token;
+    x.sequence = sequence_;
+    fill_fields(x);
+    s_.journal(x);
+  }
+  void canceled(const ouch::Token& token, uint32_t decrement, char reason) noexcept {
+    note(token);
+    const orders::CanceledResponse r{to_order_token(token), decrement, reason};
+    journal(jr::kCanceled, r.token, [&](jr::TradingRecord& x) { x.shares = r.decrement; x.reason = r.reason; });
+    t_.on_canceled(r);
+  }
+  void executed(const ouch::Token& token, uint32_t shares, uint32_t price, char flag, uint64_t match) noexcept {
+    note(token);
+    fill = true;
+    const orders::ExecutedResponse r{to_order_token(token), shares, price, liquidity_of(flag), match};
+    journal(jr::kExecuted, r.token, [&](jr::TradingRecord& x) {
+      x.shares = r.shares;
+      x.price = r.price;
+      x.liquidity = r.liquidity;
+      x.match = r.match_number;
+    });
+    t_.on_executed(r);
+  }
+  TradingStage& s_;
   orders::OrderTracker& t_;
+  uint64_t sequence_;
 };
 
 TradingStage::TradingStage(const TradingConfig& config, const pipe::QuoteWiring& wiring,
@@ -145,6 +182,7 @@ uint32_t TradingStage::run_once() noexcept {
   const uint64_t now_ns = wiring_.clock.to_ns(now_tsc);
   now_ns_ = now_ns;
   if (risk_.apply_pending_controls(exchange_ns_, control_events_) != 0) dirty_ = true;
+  if (cancel_orphans_) cancel_orphans();
 
   // Responses first: a fill changes what the next quote should be.
   uint32_t done = 0;
@@ -166,10 +204,13 @@ uint32_t TradingStage::run_once() noexcept {
   }
 
   if (unwind_requested_.load(std::memory_order_relaxed) && !unwinding_) start_unwind();
-  if (unwinding_) {
+  if (unwinding_ && journal_may_cancel(tracker_.live_orders())) {
     // Cancel whatever became cancelable since (a pending replace settled, a new order was accepted).
     const orders::CancelAllResult r = tracker_.cancel_all(cancel_tokens_.data(), cancel_tokens_.size());
-    for (uint32_t i = 0; i < r.requested; ++i) send_cancel(cancel_tokens_[i]);
+    for (uint32_t i = 0; i < r.requested; ++i) {
+      journal_cancel(cancel_tokens_[i]);
+      send_cancel(cancel_tokens_[i]);
+    }
     if (r.requested != 0) {
       for (uint32_t s = 0; s < working_.size(); ++s) after_tracker_change(s);
     }
@@ -189,6 +230,13 @@ uint32_t TradingStage::run_once() noexcept {
 // ---- Inputs ----
 
 void TradingStage::on_top(const pipe::TopEvent& e) noexcept {
+  if (e.kind == pipe::TopKind::kTop && e.symbol_slot == 0) {
+    // Another symbol's top: counted only. Its time must not move our clock: it is stamped with its
+    // batch's last message, so it depends on how packets were batched, and decisions must not.
+    figures_.top_events.add();
+    latency_.record(wiring_.clock.to_ns(pipe::read_tsc() - e.rx_tsc));
+    return;
+  }
   trigger_tsc_ = e.rx_tsc;
   if (e.exchange_ns > exchange_ns_) exchange_ns_ = e.exchange_ns;
   if (!held_.empty()) release_held(exchange_ns_);
@@ -252,19 +300,26 @@ void TradingStage::on_order_event(const pipe::OrderResponseEvent& e) noexcept {
     case pipe::OrderEventKind::kMessage:
       break;
   }
+  if (journal_ != nullptr && !journal_->has_room(1) && !journal_->failed()) {
+    // Not journaled, not applied: dropped before the session counts it, so the gateway resends it
+    // (as after a loss) once there is room again.
+    figures_.journal_full.add();
+    start_unwind();
+    return;
+  }
   const orders::SessionReceiver::Verdict v = receiver_.on_message(e.session, e.sequence, wiring_.clock.to_ns(e.rx_tsc));
   figures_.session_gaps.set(receiver_.counters().gaps);
   figures_.session_duplicates.set(receiver_.counters().duplicates);
   if (v != orders::SessionReceiver::Verdict::kDeliver) return;
   if (held_.empty() || e.length < 9) {
-    apply_response(e.message, e.length);
+    apply_response(e.message, e.length, e.sequence);
     return;
   }
   if (unwinding_) {
     // Quoting is over: nothing left to keep in step with the feed, and the unwind must not wait for
     // a top that may never come (after the end of session none does).
     release_held(UINT64_MAX);
-    apply_response(e.message, e.length);
+    apply_response(e.message, e.length, e.sequence);
     return;
   }
   // Deterministic mode: every outbound OUCH message has its exchange timestamp at offset 1.
@@ -272,17 +327,18 @@ void TradingStage::on_order_event(const pipe::OrderResponseEvent& e) noexcept {
   if (due <= exchange_ns_) {
     figures_.late_responses.add();
     release_held(UINT64_MAX);  // keep the order of the session
-    apply_response(e.message, e.length);
+    apply_response(e.message, e.length, e.sequence);
     return;
   }
   if (held_count_ == held_.size()) {
     figures_.held_full.add();
     release_held(UINT64_MAX);
-    apply_response(e.message, e.length);
+    apply_response(e.message, e.length, e.sequence);
     return;
   }
   Held& h = held_[(held_head_ + held_count_) % held_.size()];
   h.due_ns = due;
+  h.sequence = e.sequence;
   h.length = e.length;
   std::memcpy(h.message, e.message, e.length);
   ++held_count_;
@@ -292,14 +348,14 @@ void TradingStage::release_held(uint64_t exchange_ns) noexcept {
   while (held_count_ != 0) {
     const Held& h = held_[held_head_];
     if (h.due_ns > exchange_ns) return;  // session order is due order: timestamps never go back
-    apply_response(h.message, h.length);
+    apply_response(h.message, h.length, h.sequence);
     held_head_ = (held_head_ + 1) % static_cast<uint32_t>(held_.size());
     --held_count_;
   }
 }
 
-void TradingStage::apply_response(const uint8_t* msg, uint16_t len) noexcept {
-  ResponseHandler h(tracker_);
+void TradingStage::apply_response(const uint8_t* msg, uint16_t len, uint64_t sequence) noexcept {
+  ResponseHandler h(*this, sequence);
   const ouch::DecodeResult r = ouch::dispatch_outbound(msg, len, h);
   if (r.status != ouch::DecodeStatus::kOk) {
     figures_.bad_messages.add();
@@ -395,6 +451,11 @@ void TradingStage::quote_side(uint32_t sym, orders::Side side, const strategy::S
     risk_.sync_exposure(static_cast<uint16_t>(sym), tracker_.positions().position(sym).shares, v.buy_shares,
                         v.sell_shares, v.orders - 1);
   }
+  if (!journal_room(1)) {  // no room to journal the order: it must not exist
+    strategy_.forget_live_quote(sym);
+    if (live != nullptr) after_tracker_change(sym);
+    return;
+  }
   const OrderRequest req{static_cast<uint16_t>(sym), to_risk(side), target.shares, target.price};
   const RiskReason reason = risk_.check(req, bbo_[sym], exchange_ns_);
   if (reason != RiskReason::kAccepted) {
@@ -413,6 +474,15 @@ void TradingStage::quote_side(uint32_t sym, orders::Side side, const strategy::S
       after_tracker_change(sym);  // the risk exposure back to the tracker's
       return;
     }
+    jr::TradingRecord x;
+    x.type = jr::kReplaceRequest;
+    x.token = old_token;
+    x.other_token = r.token;
+    x.price = target.price;
+    x.shares = target.shares;
+    x.sequence = sender_.next_sequence();
+    x.as_of = exchange_ns_;
+    journal(x);
     send_replace(old_token, r.token, target.price, target.shares);
     w.fallback = old_token;
     w.has_fallback = true;
@@ -424,6 +494,16 @@ void TradingStage::quote_side(uint32_t sym, orders::Side side, const strategy::S
       strategy_.forget_live_quote(sym);
       return;
     }
+    jr::TradingRecord x;
+    x.type = jr::kOrderSubmit;
+    x.token = r.token;
+    x.symbol = static_cast<uint16_t>(sym);
+    x.side = side;
+    x.price = target.price;
+    x.shares = target.shares;
+    x.sequence = sender_.next_sequence();
+    x.as_of = exchange_ns_;
+    journal(x);
     send_enter(sym, side, r.token, target.price, target.shares);
     w.token = r.token;
     w.has_fallback = false;
@@ -439,12 +519,17 @@ void TradingStage::cancel_side(uint32_t sym, orders::Side side) noexcept {
     strategy_.forget_live_quote(sym);  // cancelled once the replace settles (the next evaluation)
     return;
   }
+  if (!journal_may_cancel(1)) {  // the unwind cancels it once the journal has room
+    strategy_.forget_live_quote(sym);
+    return;
+  }
   const orders::OrderToken token = live->token;
   if (tracker_.request_cancel(token) != orders::RequestError::kNone) {
     figures_.request_errors.add();
     strategy_.forget_live_quote(sym);
     return;
   }
+  journal_cancel(token);
   send_cancel(token);
   after_tracker_change(sym);
 }
@@ -455,6 +540,110 @@ void TradingStage::start_unwind() noexcept {
   figures_.unwinding.set(1);
   dirty_ = true;
   if (!held_.empty()) release_held(UINT64_MAX);  // the cancels must see every order as it is
+}
+
+// ---- Journal ----
+
+bool TradingStage::journal_room(uint32_t records) noexcept {
+  if (journal_ == nullptr || journal_->has_room(records)) return true;
+  if (journal_->failed()) {
+    if (figures_.journal_failed.get() == 0) figures_.journal_failed.set(1);
+  } else {
+    figures_.journal_full.add();
+  }
+  start_unwind();  // the configured policy: no new orders once the journal cannot keep up
+  return false;
+}
+
+bool TradingStage::journal_may_cancel(uint32_t records) noexcept {
+  if (journal_ == nullptr || journal_->has_room(records)) return true;
+  if (journal_->failed()) {  // nothing becomes durable any more: pulling our orders matters more
+    if (figures_.journal_failed.get() == 0) figures_.journal_failed.set(1);
+    start_unwind();
+    return true;
+  }
+  figures_.journal_full.add();
+  start_unwind();
+  return false;  // wait for room (the journal core drains within microseconds)
+}
+
+void TradingStage::journal(const jr::TradingRecord& r) noexcept {
+  if (journal_ == nullptr) return;
+  uint8_t buf[jr::kMaxBytes];
+  const uint16_t n = jr::encode(r, buf);
+  assert(n == jr::length_of(r.type));
+  if (!journal_->append(r.type, buf, n)) {
+    figures_.journal_lost.add();
+    if (journal_->failed() && figures_.journal_failed.get() == 0) figures_.journal_failed.set(1);
+    start_unwind();
+  }
+}
+
+void TradingStage::journal_cancel(const orders::OrderToken& token) noexcept {
+  jr::TradingRecord x;
+  x.type = jr::kCancelRequest;
+  x.token = token;
+  x.sequence = sender_.next_sequence();
+  x.as_of = exchange_ns_;
+  journal(x);
+}
+
+void TradingStage::cancel_orphans() noexcept {
+  if (!journal_may_cancel(tracker_.live_orders())) return;  // next step
+  cancel_orphans_ = false;
+  for (uint32_t i = 0; i < tracker_.config().max_open_orders; ++i) {
+    const orders::OrderRecord& o = tracker_.slot(i);
+    if (o.state != orders::OrderState::kPendingNew && o.state != orders::OrderState::kAccepted &&
+        o.state != orders::OrderState::kPartiallyFilled)
+      continue;
+    const Working& w = working_[o.symbol][side_index(o.side)];
+    if (w.active && (w.token == o.token || (w.has_fallback && w.fallback == o.token))) continue;
+    const orders::OrderToken token = o.token;
+    if (tracker_.request_cancel(token) != orders::RequestError::kNone) continue;
+    journal_cancel(token);
+    send_cancel(token);
+    after_tracker_change(o.symbol);
+  }
+}
+
+std::string TradingStage::restore(const uint8_t* tracker_bytes, size_t size, uint64_t next_outbound,
+                                  uint64_t expected_inbound) {
+  if (sender_.next_sequence() != 1 || receiver_.expected() != 1 || tracker_.tokens().issued() != 0 ||
+      tracker_.last_event_sequence() != 0)
+    return "trading: restore needs a stage that has not run";
+  if (next_outbound == 0 || expected_inbound == 0)
+    return "trading: restore: session sequences start at 1 (outbound " + std::to_string(next_outbound) +
+           ", inbound " + std::to_string(expected_inbound) + ")";
+  if (std::string e = tracker_.restore(tracker_bytes, size); !e.empty()) return "trading: restore: " + e;
+  sender_.set_next_sequence(next_outbound);
+  receiver_.set_expected(expected_inbound);
+  uint64_t adopted = 0;
+  for (uint32_t i = 0; i < tracker_.config().max_open_orders; ++i) {
+    const orders::OrderRecord& o = tracker_.slot(i);
+    if (!orders::is_live(o.state)) continue;
+    if (o.symbol >= working_.size()) return "trading: restore: order slot " + std::to_string(i) + " names symbol " +
+                                            std::to_string(o.symbol) + " beyond the configured symbols";
+    Working& w = working_[o.symbol][side_index(o.side)];
+    if (w.active || o.state == orders::OrderState::kPendingCancel) {
+      cancel_orphans_ = true;  // a second order on this side: cancelled at the first step
+      continue;
+    }
+    // Taken over as the side's working order; a replace in flight as quote_side leaves it.
+    w.active = true;
+    if (o.state == orders::OrderState::kPendingReplace) {
+      w.token = o.pending_token;
+      w.fallback = o.token;
+      w.has_fallback = true;
+    } else {
+      w.token = o.token;
+      w.has_fallback = false;
+    }
+    ++adopted;
+  }
+  figures_.restored_orders.set(adopted);
+  for (uint32_t s = 0; s < working_.size(); ++s) after_tracker_change(s);
+  publish();
+  return "";
 }
 
 // ---- Effects ----
@@ -587,14 +776,15 @@ std::string TradingStage::status_text() const {
   const double rate = secs > 0 ? static_cast<double>(sent - status_sent_) / secs : 0.0;
   status_time_ = now;
   status_sent_ = sent;
-  char buf[360];
+  char buf[400];
   std::snprintf(buf, sizeof buf,
                 " | quotes %" PRIu64 " open %" PRIu64 " pos %" PRId64 " rPnL %s uPnL %s | sent %" PRIu64
-                " (%.0f/s) fills %" PRIu64 " risk-rej %" PRIu64 "%s%s",
+                " (%.0f/s) fills %" PRIu64 " risk-rej %" PRIu64 "%s%s%s%s",
                 f.live_quotes.get(), f.open_orders.get(), signed_of(f.net_position),
                 money_text(signed_of(f.realized)).c_str(), money_text(signed_of(f.unrealized)).c_str(), sent, rate,
                 f.fills.get(), f.risk_rejects.get(), f.unwinding.get() ? " UNWINDING" : "",
-                f.session_gaps.get() ? " order-gaps" : "");
+                f.session_gaps.get() ? " order-gaps" : "", f.journal_failed.get() ? " JOURNAL-FAILED" : "",
+                f.journal_full.get() ? " journal-full" : "");
   return buf;
 }
 
@@ -627,6 +817,10 @@ std::string TradingStage::summary_members() const {
   field("retransmitted_orders", f.retransmitted.get());
   field("order_heartbeats", f.heartbeats.get());
   field("late_responses", f.late_responses.get());
+  field("journal_full", f.journal_full.get());
+  field("journal_lost", f.journal_lost.get());
+  field("journal_failed", f.journal_failed.get());
+  field("restored_orders", f.restored_orders.get());
   field("open_orders_at_exit", f.open_orders.get());
   sfield("net_position", signed_of(f.net_position));
   sfield("realized_pnl_e4", signed_of(f.realized));

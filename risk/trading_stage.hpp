@@ -28,6 +28,7 @@
 #include "core/pipeline/pipeline.hpp"
 #include "core/strategy/quoting_strategy.hpp"
 #include "risk/pre_trade_risk.hpp"
+#include "risk/trading_journal.hpp"
 
 namespace pmm::risk {
 
@@ -73,6 +74,10 @@ struct alignas(64) TradingFigures {
   pipe::RelaxedCounter top_events;
   pipe::RelaxedCounter end_of_session;
   pipe::RelaxedCounter order_stream_digest;  // FNV-1a over every OUCH message sent, in order
+  pipe::RelaxedCounter journal_full;     // times the journal had no room: quoting stopped (docs/journal-records.md)
+  pipe::RelaxedCounter journal_lost;     // inputs applied without a journal record (journal failed or full)
+  pipe::RelaxedCounter journal_failed;   // 1 once the journal failed: quoting stopped
+  pipe::RelaxedCounter restored_orders;  // live orders taken over from the recovered state at start
 };
 
 class TradingStage final : public pipe::QuotingStage {
@@ -91,6 +96,17 @@ class TradingStage final : public pipe::QuotingStage {
   std::string summary_members() const override;
 
   const TradingFigures& figures() const noexcept { return figures_; }
+
+  // ---- Write-ahead journal (docs/journal-records.md); set-up only, before the cores start ----
+  // Every request the tracker accepted is written before its message is sent, every response before it
+  // is applied. No room: no new orders (unwind; cancels wait for room); a failed journal: unwind, and
+  // cancels go out unjournaled. `journal` must outlive the stage; null: no journal.
+  void set_journal(TradingJournal* journal) noexcept { journal_ = journal; }
+  // From the recovered state (a fresh stage only): the tracker's bytes (OrderTracker::snapshot()), our
+  // session's next outbound sequence and the gateway's next expected one. Live orders are taken over as
+  // the working order of their side (others are cancelled at the first step); risk exposure and
+  // strategy inventory follow the positions. "" or what is wrong (nothing changed then).
+  std::string restore(const uint8_t* tracker_bytes, size_t size, uint64_t next_outbound, uint64_t expected_inbound);
   // Read after the cores stopped (or from the owning core).
   const orders::OrderTracker& tracker() const noexcept { return tracker_; }
   const PreTradeRisk& risk() const noexcept { return risk_; }
@@ -108,6 +124,7 @@ class TradingStage final : public pipe::QuotingStage {
   };
   struct Held {  // deterministic mode: a response waiting for its exchange time
     uint64_t due_ns = 0;
+    uint64_t sequence = 0;  // in the gateway's session (journaled with the response)
     uint16_t length = 0;
     uint8_t message[pipe::kOrderMessageCapacity] = {};
   };
@@ -116,7 +133,7 @@ class TradingStage final : public pipe::QuotingStage {
   // Inputs.
   void on_top(const pipe::TopEvent& e) noexcept;
   void on_order_event(const pipe::OrderResponseEvent& e) noexcept;
-  void apply_response(const uint8_t* msg, uint16_t len) noexcept;
+  void apply_response(const uint8_t* msg, uint16_t len, uint64_t sequence) noexcept;
   void release_held(uint64_t exchange_ns) noexcept;
   // Decisions.
   void evaluate(uint32_t sym) noexcept;
@@ -124,6 +141,12 @@ class TradingStage final : public pipe::QuotingStage {
   void cancel_side(uint32_t sym, orders::Side side) noexcept;
   const orders::OrderRecord* live_working(uint32_t sym, orders::Side side) noexcept;
   void start_unwind() noexcept;
+  // Journal.
+  bool journal_room(uint32_t records) noexcept;  // true without a journal; else counts and stops quoting
+  bool journal_may_cancel(uint32_t records) noexcept;  // room, or the journal failed (cancels go anyway)
+  void journal(const journal_records::TradingRecord& r) noexcept;
+  void journal_cancel(const orders::OrderToken& token) noexcept;
+  void cancel_orphans() noexcept;
   // Effects.
   bool send_message(const uint8_t* ouch, uint16_t len) noexcept;
   void send_enter(uint32_t sym, orders::Side side, const orders::OrderToken& token, uint32_t price,
@@ -163,6 +186,8 @@ class TradingStage final : public pipe::QuotingStage {
   uint64_t digest_ = 1469598103934665603ull;
   std::atomic<bool> unwind_requested_{false};
   TradingFigures figures_;
+  TradingJournal* journal_ = nullptr;
+  bool cancel_orphans_ = false;  // restored live orders not taken over: cancel at the first step
   pipe::LatencyHistogram latency_;  // RX -> top seen by quoting
   // status_text's previous reading (control thread only).
   mutable std::chrono::steady_clock::time_point status_time_{};

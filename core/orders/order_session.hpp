@@ -30,6 +30,13 @@ class SessionSender {
   const mold::SessionId& session() const noexcept { return session_; }
   uint64_t next_sequence() const noexcept { return next_; }
 
+  // Restart after recovery: continue the session's numbering at `next` (>= 1) before sending anything.
+  // Messages before `next` are not in the history: a re-request for one is counted as too old.
+  void set_next_sequence(uint64_t next) noexcept {
+    assert(next >= 1 && next_ == 1);
+    next_ = next;
+  }
+
   // Numbers `msg` and frames it in `out` (a MoldUDP64 packet of one block). Returns the packet's length,
   // 0 when the message is longer than kMaxMessage or the packet does not fit `capacity` (nothing sent).
   size_t send(const uint8_t* msg, uint16_t len, uint8_t* out, size_t capacity) noexcept {
@@ -140,6 +147,14 @@ class SessionReceiver {
     due_ns_ = now_ns + retry_ns_;
     ++counters_.requests;
     return true;
+  }
+
+  // Restart after recovery: the next sequence to deliver is `expected` (>= 1); before any packet.
+  // Everything the peer sent from there on is re-requested as soon as it shows a later sequence.
+  void set_expected(uint64_t expected) noexcept {
+    assert(expected >= 1 && expected_ == 1 && !have_session_);
+    expected_ = expected;
+    known_end_ = expected;
   }
 
   uint64_t expected() const noexcept { return expected_; }

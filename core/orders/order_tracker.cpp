@@ -231,24 +231,64 @@ RequestError OrderTracker::request_error(RequestError e) noexcept {
 
 SubmitResult OrderTracker::submit(uint32_t symbol, Side side, Price price, uint32_t shares) noexcept {
   SubmitResult r;
-  if (symbol >= config_.max_symbols) r.error = RequestError::kBadSymbol;
-  else if (shares == 0 || shares > config_.max_order_shares) r.error = RequestError::kBadShares;
-  else if (price == 0) r.error = RequestError::kBadPrice;
-  else if (free_count_ == 0) r.error = RequestError::kTableFull;
-  if (r.error != RequestError::kNone) {
-    request_error(r.error);
-    return r;
-  }
-  const uint32_t slot = free_[free_head_];
-  if (!tokens_.next(slot, r.token)) {
+  r.error = check_submit(symbol, price, shares);
+  if (r.error != RequestError::kNone) return r;
+  if (!tokens_.next(free_[free_head_], r.token)) {
     r.error = request_error(RequestError::kTokensExhausted);
     return r;
   }
+  enter_at_head(r.token, symbol, side, price, shares);
+  return r;
+}
+
+SubmitResult OrderTracker::submit_as(const OrderToken& token, uint32_t symbol, Side side, Price price,
+                                     uint32_t shares) noexcept {
+  SubmitResult r;
+  r.error = check_submit(symbol, price, shares);
+  if (r.error != RequestError::kNone) return r;
+  TokenParts parts;
+  if (!decode_token(token, parts) || parts.slot >= slots_.size()) {
+    r.error = request_error(RequestError::kUnknownToken);
+    return r;
+  }
+  // The live tracker took the head of its free ring; this one usually has the same head. If not (after a
+  // restore the ring is rebuilt in index order), move the slot to the head: replay only, O(free slots).
+  const uint32_t n = static_cast<uint32_t>(free_.size());
+  uint32_t at = n;
+  for (uint32_t i = 0, p = free_head_; i < free_count_; ++i, p = p + 1 == n ? 0 : p + 1) {
+    if (free_[p] == parts.slot) {
+      at = p;
+      break;
+    }
+  }
+  if (at == n) {
+    r.error = request_error(RequestError::kUnknownToken);
+    return r;
+  }
+  std::swap(free_[at], free_[free_head_]);
+  r.token = token;
+  enter_at_head(token, symbol, side, price, shares);
+  return r;
+}
+
+RequestError OrderTracker::check_submit(uint32_t symbol, Price price, uint32_t shares) noexcept {
+  RequestError e = RequestError::kNone;
+  if (symbol >= config_.max_symbols) e = RequestError::kBadSymbol;
+  else if (shares == 0 || shares > config_.max_order_shares) e = RequestError::kBadShares;
+  else if (price == 0) e = RequestError::kBadPrice;
+  else if (free_count_ == 0) e = RequestError::kTableFull;
+  if (e != RequestError::kNone) request_error(e);
+  return e;
+}
+
+void OrderTracker::enter_at_head(const OrderToken& token, uint32_t symbol, Side side, Price price,
+                                 uint32_t shares) noexcept {
+  const uint32_t slot = free_[free_head_];
   free_head_ = free_head_ + 1 == free_.size() ? 0 : free_head_ + 1;
   --free_count_;
   OrderRecord& o = slots_[slot];
   o = OrderRecord{};
-  o.token = r.token;
+  o.token = token;
   o.pending_token = spaces();
   o.previous_token = spaces();
   o.price = price;
@@ -260,10 +300,19 @@ SubmitResult OrderTracker::submit(uint32_t symbol, Side side, Price price, uint3
   view(o);
   OrderEvent e = event(EventKind::kSubmitted, o);
   emit(e);
-  return r;
 }
 
 SubmitResult OrderTracker::request_replace(const OrderToken& token, Price price, uint32_t shares) noexcept {
+  return replace_with(token, nullptr, price, shares);
+}
+
+SubmitResult OrderTracker::request_replace_as(const OrderToken& token, const OrderToken& new_token, Price price,
+                                              uint32_t shares) noexcept {
+  return replace_with(token, &new_token, price, shares);
+}
+
+SubmitResult OrderTracker::replace_with(const OrderToken& token, const OrderToken* given, Price price,
+                                        uint32_t shares) noexcept {
   SubmitResult r;
   uint32_t slot = 0;
   if (resolve(token, slot) != Match::kCurrent) {
@@ -283,7 +332,14 @@ SubmitResult OrderTracker::request_replace(const OrderToken& token, Price price,
     r.error = request_error(RequestError::kBadPrice);
     return r;
   }
-  if (!tokens_.next(slot, r.token)) {
+  if (given != nullptr) {
+    TokenParts parts;
+    if (!decode_token(*given, parts) || parts.slot != slot) {
+      r.error = request_error(RequestError::kUnknownToken);
+      return r;
+    }
+    r.token = *given;
+  } else if (!tokens_.next(slot, r.token)) {
     r.error = request_error(RequestError::kTokensExhausted);
     return r;
   }

@@ -93,6 +93,15 @@ class OrderTracker {
   SubmitResult request_replace(const OrderToken& token, Price price, uint32_t shares) noexcept;
   RequestError request_cancel(const OrderToken& token) noexcept;
 
+  // Replay (journal recovery, docs/journal-records.md): the same transitions as submit() and
+  // request_replace(), with the token the live tracker issued instead of a new one (this tracker's
+  // TokenIssuer is not used). submit_as: the token must be ours and name a free slot; request_replace_as:
+  // `new_token` must be ours and name the order's slot. kUnknownToken otherwise (nothing changed).
+  // A tracker fed through these must not call submit()/request_replace() itself.
+  SubmitResult submit_as(const OrderToken& token, uint32_t symbol, Side side, Price price, uint32_t shares) noexcept;
+  SubmitResult request_replace_as(const OrderToken& token, const OrderToken& new_token, Price price,
+                                  uint32_t shares) noexcept;
+
   // Cancel every live order that can be canceled now; writes their tokens to out (room for
   // max_open_orders is always enough). Call again as responses arrive until all_acknowledged().
   CancelAllResult cancel_all(OrderToken* out, size_t capacity) noexcept;
@@ -153,6 +162,9 @@ class OrderTracker {
   // As order_for_response, for Cancel Pending / Cancel Reject: the order must have a cancel outstanding.
   OrderRecord* order_canceling(const OrderToken& token) noexcept;
   RequestError request_error(RequestError e) noexcept;
+  RequestError check_submit(uint32_t symbol, Price price, uint32_t shares) noexcept;  // counted when not kNone
+  void enter_at_head(const OrderToken& token, uint32_t symbol, Side side, Price price, uint32_t shares) noexcept;
+  SubmitResult replace_with(const OrderToken& token, const OrderToken* given, Price price, uint32_t shares) noexcept;
   void clear_tables() noexcept;
 
   OrderTrackerConfig config_;

@@ -92,13 +92,29 @@ void BookStage::apply_burst(uint32_t n) noexcept {
 }
 
 void BookStage::apply_run(uint32_t from, uint32_t to) noexcept {
+  // A message of a configured (quoted) symbol ends a sub-run, so its top and trading state reach the
+  // quote stage stamped with its own exchange time however the packets were batched: the strategy's
+  // decisions then depend on the feed alone. Other symbols keep the long batched runs.
+  uint32_t start = from;
+  for (uint32_t i = from; i < to; ++i) {
+    const MdEvent& e = events_[i];
+    if (e.message[0] == 'R') note_directory(e);
+    const uint16_t locate = load_be16(e.message + 1);  // every ITCH message: stock locate at offset 1
+    if (locate < watched_slot_.size() && watched_slot_[locate] != 0) {
+      apply_sub_run(start, i + 1);
+      start = i + 1;
+    }
+  }
+  apply_sub_run(start, to);
+}
+
+void BookStage::apply_sub_run(uint32_t from, uint32_t to) noexcept {
   if (from == to) return;
   uint32_t k = 0;
   bool trading_actions = false;
   for (uint32_t i = from; i < to; ++i) {
     const MdEvent& e = events_[i];
     refs_[k++] = MessageRef{e.message, e.length};
-    if (e.message[0] == 'R') note_directory(e);
     trading_actions |= e.message[0] == 'H';
   }
   builder_.on_messages(refs_.data(), k);

@@ -73,6 +73,7 @@ class BookStage final : public Stage {
   static constexpr uint32_t kMaxBurstsPerStep = 16;
   void apply_burst(uint32_t n) noexcept;
   void apply_run(uint32_t from, uint32_t to) noexcept;
+  void apply_sub_run(uint32_t from, uint32_t to) noexcept;
   void on_control(const MdEvent& e) noexcept;
   void emit_tops(const MdEvent& last) noexcept;  // `last`: the run's last message
   void emit_trading_states(uint32_t from, uint32_t to) noexcept;

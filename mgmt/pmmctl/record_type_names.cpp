@@ -2,8 +2,11 @@
 
 #include <cassert>
 #include <charconv>
+#include <string>
+#include <utility>
 
 #include "persistence/journal_format.hpp"
+#include "risk/trading_journal.hpp"
 
 namespace pmm::mgmt {
 
@@ -41,10 +44,43 @@ std::optional<uint16_t> RecordTypeNames::parse(const std::string& text) const {
   return std::nullopt;
 }
 
+namespace {
+// The trading stage's records (docs/journal-records.md), one line each.
+std::string decode_trading(uint16_t type, const uint8_t* p, size_t n) {
+  namespace jr = risk::journal_records;
+  jr::TradingRecord r;
+  if (n > UINT16_MAX || !jr::decode(type, p, static_cast<uint16_t>(n), r)) return "(malformed)";
+  std::string s = "token=" + std::string(r.token.view());
+  const auto add = [&](const char* k, const std::string& v) { s += std::string(" ") + k + "=" + v; };
+  if (type == jr::kReplaceRequest || type == jr::kReplaced)
+    add(type == jr::kReplaced ? "previous" : "new", std::string(r.other_token.view()));
+  if (type == jr::kOrderSubmit) {
+    add("symbol", std::to_string(r.symbol));
+    add("side", r.side == orders::Side::kBuy ? "B" : "S");
+  }
+  if (r.price != 0) add("price", std::to_string(r.price));
+  if (type != jr::kCancelRequest && type != jr::kRejected && type != jr::kCancelPending && type != jr::kCancelReject &&
+      type != jr::kBrokenTrade)
+    add(type == jr::kCanceled ? "decrement" : "shares", std::to_string(r.shares));
+  if (type == jr::kExecuted || type == jr::kBrokenTrade) add("match", std::to_string(r.match));
+  if (type == jr::kCanceled || type == jr::kBrokenTrade || type == jr::kRejected) add("reason", std::string(1, r.reason));
+  add(type <= jr::kCancelRequest ? "out_seq" : "in_seq", std::to_string(r.sequence));
+  if (type <= jr::kCancelRequest) add("as_of", std::to_string(r.as_of));
+  return s;
+}
+}  // namespace
+
 void register_appliance_record_types(RecordTypeNames& names) {
-  // The trading state's record types are registered here once they are defined, e.g.
-  //   names.add(20, "order-added", decode_order_added);
-  (void)names;
+  namespace jr = risk::journal_records;
+  const std::pair<uint16_t, const char*> types[] = {
+      {jr::kOrderSubmit, "order-submit"},   {jr::kReplaceRequest, "replace-request"},
+      {jr::kCancelRequest, "cancel-request"}, {jr::kAccepted, "accepted"},
+      {jr::kReplaced, "replaced"},          {jr::kCanceled, "canceled"},
+      {jr::kExecuted, "executed"},          {jr::kBrokenTrade, "broken-trade"},
+      {jr::kRejected, "rejected"},          {jr::kCancelPending, "cancel-pending"},
+      {jr::kCancelReject, "cancel-reject"}};
+  for (const auto& [type, name] : types)
+    names.add(type, name, [t = type](const uint8_t* p, size_t n) { return decode_trading(t, p, n); });
 }
 
 RecordTypeNames pmmctl_record_type_names() {

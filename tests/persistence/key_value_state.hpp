@@ -23,7 +23,7 @@ namespace pmm::persistence::testing {
 
 class KeyValueState final : public RecoverableState {
  public:
-  static constexpr uint16_t kPut = 16;
+  static constexpr uint16_t kPut = 4096;  // a type no appliance record uses (docs/journal-records.md)
   static constexpr uint16_t kErase = 17;
   static constexpr uint16_t kCountersBlock = 1;
   static constexpr uint16_t kEntriesBlock = 2;

@@ -106,9 +106,9 @@ with tempfile.TemporaryDirectory() as tmp:
     lines = out.splitlines()
     check(code == 0 and len(lines) == 3, f"dump --from 10 --to 12: exit {code}, {len(lines)} lines")
     for seq, line in zip(range(10, 13), lines):
-        want = f"seq={seq} type=16 len={len(payload_of(seq))} payload={payload_of(seq).hex()}"
+        want = f"seq={seq} type=4096 len={len(payload_of(seq))} payload={payload_of(seq).hex()}"
         check(line == want, f"dump line {seq}: {line!r} != {want!r}")
-    code, out, _ = run("journal", "dump", "--data-dir", clean, "--type", "16", "--limit", "5")
+    code, out, _ = run("journal", "dump", "--data-dir", clean, "--type", "4096", "--limit", "5")
     check(code == 0 and [l.split()[0] for l in out.splitlines()] == [f"seq={i}" for i in range(1, 6)],
           f"dump --type 16 --limit 5: {out!r}")
     code, out, _ = run("journal", "dump", "--data-dir", clean, "--all", "--type", "sync-marker")

@@ -373,6 +373,27 @@ class TradingLoop {
     to_stage(e);
   }
 
+  // A crash of the appliance (tests/trading/test_recovery_in_loop.cpp): the stage and whatever sat in
+  // its rings (tops, responses not yet read, packets not yet sent) are gone; `make` builds the new stage
+  // on the same wiring (e.g. restored from recovered state). The engine, the gateway's session and the
+  // links keep going.
+  using StageMaker =
+      std::function<std::unique_ptr<risk::TradingStage>(const pipe::QuoteWiring&, orders::OrderEventSink&)>;
+  void replace_stage(const StageMaker& make) {
+    pipe::TopEvent t[64];
+    while (tops_.pop_burst(t, 64) != 0) {
+    }
+    pipe::OrderResponseEvent r[64];
+    while (responses_.pop_burst(r, 64) != 0) {
+    }
+    pipe::TxEvent x[64];
+    while (orders_.pop_burst(x, 64) != 0) {
+    }
+    stage_.reset();
+    const pipe::QuoteWiring wiring{pipeline_config_, tops_, responses_, orders_, clock_};
+    stage_ = make(wiring, sink_);
+  }
+
   // ---- Hooks ----
   std::function<void(const StagePacket&)> on_stage_packet;        // every packet the stage sends
   std::function<bool(const StagePacket&)> drop_stage_packet;      // true: lost on the way
