@@ -3,11 +3,14 @@
 // order entry is configured), starts its cores, and prints a status line every interval until
 // SIGINT/SIGTERM (or the end of the feed's session with --exit-at-end-of-session). The first signal
 // stops quoting, cancels every open order and waits for the acknowledgements (up to --unwind-ms), then
-// drains the rings and exits 0; a second signal exits at once.
+// drains the rings and exits 0; a second signal exits at once. With order entry and persistence.enabled,
+// the trading state is recovered before the pipeline is built, journaled while it runs and closed with a
+// clean shutdown after the drain (docs/recovery.md, "In the appliance").
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 #include <unistd.h>
 
@@ -17,7 +20,9 @@
 #include "core/pipeline/pipeline_config.hpp"
 #include "core/pipeline/tsc_clock.hpp"
 #include "dpdk-app/backend.hpp"
+#include "dpdk-app/trading_persistence.hpp"
 #include "dpdk-app/trading_setup.hpp"
+#include "persistence/persistence_config.hpp"
 
 namespace {
 
@@ -135,13 +140,39 @@ int main(int argc, char** argv) {
   pmm::app::CountingEventSink order_events;
   pmm::risk::TradingStage* trading_stage = nullptr;
   pmm::pipe::QuoteStageFactory quote_factory;
+  std::unique_ptr<pmm::app::TradingPersistence> persistence;
   if (trading) {
     if (std::string e = pmm::app::make_trading_config(config, trading_config); !e.empty()) {
       std::fprintf(stderr, "[pmm] error: %s\n", e.c_str());
       return 2;
     }
+    pmm::persistence::PersistenceConfig persistence_config;
+    if (std::string e = pmm::persistence::parse_persistence_config(
+            config.persistence_json.empty() ? "{}" : config.persistence_json, persistence_config);
+        !e.empty()) {
+      std::fprintf(stderr, "[pmm] error: config: %s\n", e.c_str());
+      return 2;
+    }
+    if (persistence_config.enabled) {
+      // Recovery first: a Failed start leaves every file as it was for the operator (docs/recovery.md).
+      std::string e;
+      persistence = pmm::app::TradingPersistence::start(
+          persistence_config, trading_config.orders,
+          [](pmm::persistence::LogLevel, const std::string& line) { std::fprintf(stderr, "[pmm] %s\n", line.c_str()); },
+          e);
+      if (!persistence) {
+        std::fprintf(stderr, "[pmm] error: persistence (%s): %s\n", persistence_config.data_directory.c_str(), e.c_str());
+        return 1;
+      }
+    } else {
+      std::fprintf(stderr, "[pmm] persistence off: the trading state is not journaled (persistence.enabled=false)\n");
+    }
     quote_factory = [&](const pmm::pipe::QuoteWiring& w) {
       auto stage = std::make_unique<pmm::risk::TradingStage>(trading_config, w, order_events);
+      if (persistence) {
+        if (std::string e = persistence->attach(*stage); !e.empty()) throw std::runtime_error(e);
+        std::fprintf(stderr, "[pmm] %s\n", persistence->restored_line().c_str());
+      }
       trading_stage = stage.get();
       return stage;
     };
@@ -177,6 +208,7 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
+  if (persistence) persistence->launch();  // before the cores: the ring is drained from the first record
   try {
     backend->launch(*pipeline);
   } catch (const std::exception& e) {
@@ -190,8 +222,17 @@ int main(int argc, char** argv) {
   auto last_status = start;
   pmm::pipe::PipelineSnapshot previous = pipeline->snapshot();
   const char* reason = "signal";
+  bool journal_failure_logged = false;
+  const auto log_journal_failure = [&] {
+    if (persistence && !journal_failure_logged && persistence->failed()) {
+      journal_failure_logged = true;
+      std::fprintf(stderr, "[pmm] error: JOURNAL FAILED: %s; quoting stopped, open orders are being cancelled\n",
+                   persistence->writer_error().c_str());
+    }
+  };
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    log_journal_failure();
     if (g_signals != 0) break;
     if (config.exit_at_end_of_session && pipeline->end_of_session()) {
       reason = "end of session";
@@ -205,8 +246,14 @@ int main(int argc, char** argv) {
     if (config.status_interval_ms != 0 && now - last_status >= std::chrono::milliseconds(config.status_interval_ms)) {
       const pmm::pipe::PipelineSnapshot snap = pipeline->snapshot();
       const double secs = std::chrono::duration<double>(now - last_status).count();
-      std::fprintf(stderr, "[pmm] %s | device drops %llu\n", pipeline->status_line(snap, previous, secs).c_str(),
-                   static_cast<unsigned long long>(backend->device_drops()));
+      std::string journal;
+      if (persistence)
+        journal = " | journal durable " + std::to_string(persistence->durable_sequence()) + " records " +
+                  std::to_string(persistence->records()) + " full " +
+                  std::to_string(trading_stage != nullptr ? trading_stage->figures().journal_full.get() : 0) +
+                  (persistence->failed() ? " JOURNAL-FAILED" : "");
+      std::fprintf(stderr, "[pmm] %s | device drops %llu%s\n", pipeline->status_line(snap, previous, secs).c_str(),
+                   static_cast<unsigned long long>(backend->device_drops()), journal.c_str());
       if (snap.gaps_unrecovered != previous.gaps_unrecovered)
         std::fprintf(stderr, "[pmm] warning: %llu gap(s) given up after %u re-requests; %llu messages lost so far; the books stay stale\n",
                      static_cast<unsigned long long>(snap.gaps_unrecovered - previous.gaps_unrecovered), config.max_retries,
@@ -234,6 +281,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "[pmm] error: stopping the cores: %s\n", e.what());
   }
   if (const std::string d = backend->device_status(); !d.empty()) std::fprintf(stderr, "[pmm] device: %s\n", d.c_str());
+  if (persistence) {
+    // The producers have stopped: the journal thread drains what is left, syncs, and the state is closed.
+    log_journal_failure();
+    std::string e;
+    if (persistence->stop(e))
+      std::fprintf(stderr, "[pmm] journal closed at sequence %llu (%llu records this run)\n",
+                   static_cast<unsigned long long>(persistence->durable_sequence()),
+                   static_cast<unsigned long long>(persistence->records()));
+    else
+      std::fprintf(stderr, "[pmm] error: %s\n", e.c_str());
+  }
   const pmm::pipe::PipelineSnapshot final_snap = pipeline->snapshot();
   std::fprintf(stderr, "[pmm] %s; final: %s\n", clean ? "drained" : "drain deadline passed (rings not empty)",
                pipeline->status_line(final_snap, previous, 1.0).c_str());

@@ -29,9 +29,15 @@ ouch::Token to_ouch_token(const orders::OrderToken& t) noexcept {
   return o;
 }
 
-// OUCH 4.2 Liquidity Flag: R = removed liquidity (we took it); everything else we count as added.
+// OUCH 4.2 Liquidity Flag: the flags that add liquidity are maker fills (docs/order-manager.md); any
+// other flag, unknown ones included, pays the taker fee (the conservative side).
 orders::Liquidity liquidity_of(char flag) noexcept {
-  return flag == 'R' ? orders::Liquidity::kTaker : orders::Liquidity::kMaker;
+  switch (flag) {
+    case 'A': case 'J': case 'k': case '7': case '8': case 'e': case 'f': case 'j':
+      return orders::Liquidity::kMaker;
+    default:
+      return orders::Liquidity::kTaker;
+  }
 }
 
 int64_t clamp_money(orders::Money m) noexcept {
@@ -817,6 +823,7 @@ std::string TradingStage::summary_members() const {
   field("retransmitted_orders", f.retransmitted.get());
   field("order_heartbeats", f.heartbeats.get());
   field("late_responses", f.late_responses.get());
+  field("held_full", f.held_full.get());
   field("journal_full", f.journal_full.get());
   field("journal_lost", f.journal_lost.get());
   field("journal_failed", f.journal_failed.get());

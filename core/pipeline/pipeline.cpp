@@ -307,8 +307,8 @@ std::string Pipeline::summary_json(const std::string& backend) const {
   field("order_packets", s.order_packets);
   field("malformed_order_packets", s.malformed_order);
   field("order_ring_full", s.order_ring_full);
-  field("orders_sent", s.orders_sent);
-  field("orders_failed", s.orders_failed);
+  field("order_datagrams_sent", s.orders_sent);  // orders, re-requests, retransmissions, heartbeats
+  field("order_datagrams_failed", s.orders_failed);
   field("tx_sent", s.tx_sent);
   field("tx_failed", s.tx_failed, true);
   j += "}\n";

@@ -36,7 +36,7 @@ const char* const kEmbeddedDevConfig = R"({
             "max_open_orders_per_symbol": 4, "price_collar_bps": 100, "max_total_position": 8000,
             "max_open_orders": 32, "max_orders_per_second": 1000, "order_burst": 50,
             "kill_switch": false, "control_ring_size": 64 },
-  "persistence": { "enabled": false, "dataDirectory": "data" },
+  "persistence": { "enabled": true, "dataDirectory": "data" },
   "exit_at_end_of_session": false
 })";
 

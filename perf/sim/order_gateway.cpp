@@ -160,6 +160,7 @@ void OrderGateway::on_feed_end() noexcept {
     apply(h, h.due);
   }
   feed_ended_ = true;
+  release_responses();  // their answers go before the feed's end of session, as a feed message's fills do
 }
 
 // ---------------------------------------------------------------------------------------------

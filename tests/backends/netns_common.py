@@ -4,6 +4,10 @@ static neighbour entry for the appliance, so no ARP is needed; the appliance's s
 kernel ignores the traffic and only the packet socket sees it). TapNamespace: one namespace where the
 appliance creates a DPDK net_tap interface and the simulator publishes through the kernel side of it.
 
+In both the simulator's order gateway listens on the simulator's address (ORDER_PORT, beside its
+retransmission server) and the appliance's orders.gateway points there: the frame backends send orders,
+like re-requests, to network.gateway_mac, the simulator's side of the link.
+
 Both are context managers: the namespaces (and with them the veth pair or tap) are removed on every exit
 path; stop_on_signals() turns meson's SIGTERM into SystemExit so that holds for its timeout too.
 """
@@ -15,9 +19,10 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from e2e_common import DAY, appliance_command, expect_books, run_feed, sim_command
+from e2e_common import DAY, appliance_command, expect_books, expect_closed_loop, run_feed, sim_command
 
-FEED_PORT, SERVER_PORT = 26400, 26410
+# The namespaces are ours: fixed ports. The appliance's order port is its default (orders.port 26402).
+FEED_PORT, SERVER_PORT, ORDER_PORT = 26400, 26410, 26420
 # Paced so that a busy shared machine keeps up with a clean run (at full speed the RX ring or the tap can
 # overflow: recovered by re-requests, but then the clean run tests the same path as the lossy one).
 RATE = "1000000"
@@ -122,14 +127,17 @@ class AfPacketLink:
         ip("netns", "del", self.sim_ns, check=False)  # takes its end of the veth pair, and so the pair, with it
         ip("netns", "del", self.app_ns, check=False)
 
-    def run(self, c, app, sim, name, tmp, day=DAY, extra_sim=()):
+    def run(self, c, app, sim, name, tmp, day=DAY, extra_sim=(), extra_app=(), rate=RATE):
         app_cmd = in_ns(self.app_ns, *appliance_command(
             app, "--backend", "afpacket", "--set", f"afpacket.interface={self.app_if}",
             "--set", f"network.local_ip={self.app_ip}", "--set", f"network.gateway_mac={self.sim_mac}",
-            "--set", f"retransmission.server={self.sim_ip}:{SERVER_PORT}", "--set", f"feed.port={FEED_PORT}"))
+            "--set", f"retransmission.server={self.sim_ip}:{SERVER_PORT}", "--set", f"feed.port={FEED_PORT}",
+            "--set", f"orders.gateway={self.sim_ip}:{ORDER_PORT}", *extra_app, data_dir=os.path.join(tmp, name, "data")))
+        positions = os.path.join(tmp, f"{name}.positions.json")
         sim_cmd = in_ns(self.sim_ns, *sim_command(sim, day, f"{self.app_ip}:{FEED_PORT}", f"{self.sim_ip}:{SERVER_PORT}",
-                                                  RATE, *extra_sim, bind=self.sim_ip))
-        return run_feed(c, name, tmp, app_cmd, sim_cmd)
+                                                  rate, *extra_sim, order_listen=f"{self.sim_ip}:{ORDER_PORT}",
+                                                  positions_out=positions, bind=self.sim_ip))
+        return run_feed(c, name, tmp, app_cmd, sim_cmd, positions)
 
 
 class TapNamespace:
@@ -156,27 +164,34 @@ class TapNamespace:
         ip("-n", self.ns, "link", "set", self.tap, "up")
         ip("-n", self.ns, "neigh", "replace", self.APP_IP, "lladdr", self.APP_MAC, "dev", self.tap, "nud", "permanent")
 
-    def run(self, c, app, sim, name, tmp, day=DAY, extra_sim=()):
+    def run(self, c, app, sim, name, tmp, day=DAY, extra_sim=(), extra_app=(), rate=RATE):
         eal = dpdk_eal(f"pmm-e2e-{os.getpid()}-{name}", f"net_tap0,iface={self.tap},mac={self.APP_MAC}")
         # Stopped by SIGINT once the simulator is done (not at the end of the session): the tap goes with the
-        # appliance, and the simulator still sends end-of-session packets while it lingers.
+        # appliance, and the simulator still sends end-of-session packets while it lingers. The end of the
+        # session unwinds our orders meanwhile, answered by the gateway while the simulator lingers.
         app_cmd = in_ns(self.ns, *appliance_command(
             app, "--backend", "dpdk", "--set", "dpdk.eal=" + json.dumps(eal),
             "--set", f"network.local_ip={self.APP_IP}", "--set", f"network.gateway_mac={self.APP_MAC}",
             "--set", f"retransmission.server={self.SIM_IP}:{SERVER_PORT}", "--set", f"feed.port={FEED_PORT}",
+            "--set", f"orders.gateway={self.SIM_IP}:{ORDER_PORT}", *extra_app, data_dir=os.path.join(tmp, name, "data"),
             exit_at_end_of_session=False))
+        positions = os.path.join(tmp, f"{name}.positions.json")
         sim_cmd = in_ns(self.ns, *sim_command(sim, day, f"{self.APP_IP}:{FEED_PORT}", f"{self.SIM_IP}:{SERVER_PORT}",
-                                              RATE, *extra_sim, bind=self.SIM_IP))
-        return run_feed(c, name, tmp, app_cmd, sim_cmd, before_sim=self.configure_tap, stop_app=True)
+                                              rate, *extra_sim, order_listen=f"{self.SIM_IP}:{ORDER_PORT}",
+                                              positions_out=positions, bind=self.SIM_IP))
+        return run_feed(c, name, tmp, app_cmd, sim_cmd, positions, before_sim=self.configure_tap, stop_app=True)
 
 
 def check_clean_and_lossy(c, run, ref, backend, drop_seed):
     """Two runs of the day through run(name, extra_sim): clean, and with the simulator dropping feed packets
     (the first two and 2 % of the rest). Both end with the books of the replay ref; in the lossy one every
     gap is re-requested in frames the backend built itself (AF_PACKET's TX ring, rte_eth_tx_burst), the
-    server answers each request and the books are those of the clean run."""
+    server answers each request and the books are those of the clean run. In both the closed loop works:
+    orders sent as frames, filled, positions equal to the exchange's, nothing open at exit (the order
+    session loses nothing: only feed packets are dropped)."""
     sim, clean = run("clean", ())
     expect_books(c, "clean", clean, ref, backend)
+    expect_closed_loop(c, "clean", clean, sim)
     c.check(sim.get("dropped_packet_count") == 0, "clean: the simulator dropped packets")
     # Every feed packet reached the parse stage, directly or (after a kernel ring overflow) re-requested.
     c.check(clean.get("feed_packets", 0) + clean.get("retrans_packets", 0) >= sim.get("packets_sent", 0),
@@ -184,11 +199,16 @@ def check_clean_and_lossy(c, run, ref, backend, drop_seed):
 
     sim, dropped = run("drops", ("--drop-packets", "1,2", "--drop-rate", "0.02", "--drop-seed", str(drop_seed)))
     expect_books(c, "drops", dropped, ref, backend)
+    expect_closed_loop(c, "drops", dropped, sim)
     c.check(sim.get("dropped_packet_count", 0) > 2, "drops: the simulator dropped nothing")
     c.check(dropped.get("gaps", 0) > 0, "drops: no gap seen")
     c.check(dropped.get("requests", 0) >= dropped.get("gaps", 0), "drops: fewer requests than gaps")
-    c.check(dropped.get("tx_sent") == dropped.get("requests") and dropped.get("tx_failed") == 0,
-            f"drops: tx_sent {dropped.get('tx_sent')}, tx_failed {dropped.get('tx_failed')}, requests {dropped.get('requests')}")
+    # TX carries the re-requests and the order session's datagrams (order_datagrams_sent; older builds
+    # named it orders_sent, the second key of that name: see e2e_common.parse_summary).
+    order_datagrams = dropped.get("order_datagrams_sent", dropped.get("orders_sent#2", -1))
+    c.check(dropped.get("tx_sent") == dropped.get("requests", 0) + order_datagrams and dropped.get("tx_failed") == 0,
+            f"drops: tx_sent {dropped.get('tx_sent')}, tx_failed {dropped.get('tx_failed')}, requests "
+            f"{dropped.get('requests')}, order datagrams {order_datagrams}")
     c.check(sim.get("retrans_requests") == dropped.get("requests"),
             f"drops: the server answered {sim.get('retrans_requests')} requests, the appliance sent {dropped.get('requests')}")
     c.check(dropped.get("retrans_packets", 0) > 0, "drops: no retransmission reached the appliance")

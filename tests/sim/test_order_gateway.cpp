@@ -650,5 +650,26 @@ TEST_F(OrderGatewayTest, ARequestPastItsTimeIsLate) {
   EXPECT_EQ(gateway_->stats().late_orders, 1u);
 }
 
+// Requests still held when the feed ends are answered from on_feed_end() itself, before the simulator's
+// next packet (its end of session): no further turn of service() is needed to send them.
+TEST_F(OrderGatewayTest, HeldRequestsAreAnsweredAtTheEndOfTheFeed) {
+  const uint64_t latency = 1'000'000'000;
+  start(test_config(latency));
+  feed_to(3000);
+  const Market m = two_sided(*reference_);
+  const uint64_t now = gateway_->exchange_time();
+  client_->send(now, enter("HELD", 'B', 100, m.stock, m.top.bid.price - 100));
+  ASSERT_TRUE(pump(*gateway_, *client_, [&] { return gateway_->held() == 1; }));
+  EXPECT_TRUE(client_->messages().empty());
+  gateway_->on_feed_end();
+  EXPECT_EQ(gateway_->held(), 0u);
+  const auto end = std::chrono::steady_clock::now() + 2s;
+  while (client_->messages().empty() && std::chrono::steady_clock::now() < end) client_->drain();
+  ASSERT_EQ(client_->messages().size(), 1u);
+  const auto accepted = decoded<ouch::Accepted>(client_->messages()[0]);
+  EXPECT_EQ(accepted.token, ouch::make_token("HELD"));
+  EXPECT_EQ(accepted.timestamp, now + latency);
+}
+
 }  // namespace
 }  // namespace pmm::sim::test
