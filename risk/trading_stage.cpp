@@ -1,5 +1,6 @@
 #include "risk/trading_stage.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -227,6 +228,7 @@ uint32_t TradingStage::run_once() noexcept {
   if (cfg_.heartbeat_ns != 0 && sender_.next_sequence() > 1 && now_ns - last_sent_ns_ >= cfg_.heartbeat_ns) {
     uint8_t packet[mold::kHeaderSize];
     push_tx(packet, sender_.heartbeat(packet, sizeof packet), 0);
+    last_sent_ns_ = now_ns;
     figures_.heartbeats.add();
   }
   if (dirty_ || done != 0) publish();
@@ -256,7 +258,8 @@ void TradingStage::on_top(const pipe::TopEvent& e) noexcept {
       strategy_.on_top(sym, strategy::TopOfBook{e.bid_price, e.bid_shares, e.ask_price, e.ask_shares}, e.exchange_ns);
       // No reference price while the feed is stale: the collar then rejects (and the strategy pulls).
       bbo_[sym] = feed_stale_ ? Bbo{} : Bbo{e.bid_shares != 0 ? e.bid_price : 0, e.ask_shares != 0 ? e.ask_price : 0};
-      marks_[sym] = (e.bid_shares != 0 && e.ask_shares != 0) ? (e.bid_price + e.ask_price) / 2 : marks_[sym];
+      if (e.bid_shares != 0 && e.ask_shares != 0)
+        marks_[sym] = static_cast<orders::Price>((uint64_t{e.bid_price} + e.ask_price) / 2);
       dirty_ = true;
       evaluate(sym);
       return;
@@ -289,12 +292,20 @@ void TradingStage::on_top(const pipe::TopEvent& e) noexcept {
 void TradingStage::on_order_event(const pipe::OrderResponseEvent& e) noexcept {
   switch (e.kind) {
     case pipe::OrderEventKind::kRequest: {
-      // The gateway lost some of our messages: resend them with their original numbers.
+      // The gateway lost some of our messages: resend them with their original numbers. At most
+      // kMaxRetransmitPerRequest per request (bounded work per step); the gateway asks again for more.
+      if (std::memcmp(e.session, sender_.session().data(), sizeof e.session) != 0) {
+        figures_.bad_messages.add();
+        return;
+      }
       uint8_t packet[pipe::kTxPayloadCapacity];
-      for (uint64_t s = e.sequence; s < e.sequence + e.length && s < sender_.next_sequence(); ++s) {
+      const uint64_t end = std::min({e.sequence + std::min<uint64_t>(e.length, kMaxRetransmitPerRequest),
+                                     sender_.next_sequence()});
+      for (uint64_t s = e.sequence; s < end; ++s) {
         const size_t n = sender_.retransmit(s, packet, sizeof packet);
         if (n == 0) continue;
         push_tx(packet, n, 0);
+        last_sent_ns_ = now_ns_;
         figures_.retransmitted.add();
       }
       return;
@@ -351,13 +362,20 @@ void TradingStage::on_order_event(const pipe::OrderResponseEvent& e) noexcept {
 }
 
 void TradingStage::release_held(uint64_t exchange_ns) noexcept {
-  while (held_count_ != 0) {
-    const Held& h = held_[held_head_];
-    if (h.due_ns > exchange_ns) return;  // session order is due order: timestamps never go back
-    apply_response(h.message, h.length, h.sequence);
+  // Applying a response can start an unwind, which releases everything: that nested call only raises
+  // the bound of the loop already running, so no response is applied twice or out of session order.
+  if (exchange_ns > release_bound_) release_bound_ = exchange_ns;
+  if (releasing_) return;
+  releasing_ = true;
+  // Session order is due order: timestamps never go back.
+  while (held_count_ != 0 && held_[held_head_].due_ns <= release_bound_) {
+    const Held h = held_[held_head_];  // a copy: the slot is free once the head moves
     held_head_ = (held_head_ + 1) % static_cast<uint32_t>(held_.size());
     --held_count_;
+    apply_response(h.message, h.length, h.sequence);
   }
+  releasing_ = false;
+  release_bound_ = 0;
 }
 
 void TradingStage::apply_response(const uint8_t* msg, uint16_t len, uint64_t sequence) noexcept {
@@ -720,11 +738,11 @@ bool TradingStage::send_message(const uint8_t* ouch_msg, uint16_t len) noexcept 
   figures_.order_stream_digest.set(digest_);
   figures_.orders_sent.add();
   push_tx(packet, n, trigger_tsc_);
+  last_sent_ns_ = now_ns_;  // our own re-requests do not count: only what carries our numbers
   return true;
 }
 
 void TradingStage::push_tx(const uint8_t* packet, size_t len, uint64_t rx_tsc) noexcept {
-  last_sent_ns_ = now_ns_;
   pipe::TxEvent e;
   e.rx_tsc = rx_tsc;  // orders only: TX measures tick-to-trade on them
   e.destination = pipe::Destination::kOrderGateway;

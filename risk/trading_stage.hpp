@@ -116,6 +116,7 @@ class TradingStage final : public pipe::QuotingStage {
 
  private:
   static constexpr uint32_t kMaxBurstsPerStep = 16;
+  static constexpr uint64_t kMaxRetransmitPerRequest = 1000;
   struct Working {  // our order on one side of one symbol
     orders::OrderToken token;
     orders::OrderToken fallback;  // the order before a replace still in flight
@@ -180,6 +181,8 @@ class TradingStage final : public pipe::QuotingStage {
   uint64_t trigger_tsc_ = 0;   // RX time of what we are reacting to (tick-to-trade)
   uint64_t now_ns_ = 0;        // monotonic time of this step (session timers only, never decisions)
   uint64_t last_sent_ns_ = 0;
+  uint64_t release_bound_ = 0;  // release_held's running bound (raised by a nested call)
+  bool releasing_ = false;
   bool feed_stale_ = false;
   bool unwinding_ = false;
   bool dirty_ = true;

@@ -117,7 +117,7 @@ class SessionReceiver {
     }
     if (sequence > expected_) {
       ++counters_.out_of_order;
-      note_ahead(sequence + 1, now_ns);
+      if (sequence != UINT64_MAX) note_ahead(sequence + 1, now_ns);  // no sender gets there: garbage
       return Verdict::kOutOfOrder;
     }
     ++expected_;
@@ -139,6 +139,7 @@ class SessionReceiver {
   // A re-request to send now, if one is due: everything from the hole up to the last sequence known to
   // exist (capped at max_request per request).
   bool poll(uint64_t now_ns, mold::Request& out) noexcept {
+    if (hole_open_ && known_end_ <= expected_) hole_open_ = false;  // filled meanwhile
     if (!hole_open_ || now_ns < due_ns_) return false;
     out.session = session_;
     out.sequence = expected_;

@@ -125,12 +125,14 @@ void ParseStage::handle_order_session(const uint8_t* payload, size_t len, uint64
     return;
   }
   packet.for_each_message([&](uint64_t seq, const uint8_t* msg, uint16_t n) {
-    if (n > kOrderMessageCapacity) {
-      counters_.malformed_order.add();  // no OUCH message is this long; the gap is re-requested and fails again
-      return;
-    }
     e.kind = OrderEventKind::kMessage;
     e.sequence = seq;
+    if (n > kOrderMessageCapacity) {
+      // No OUCH message is this long. It still takes its sequence number (as an empty message the
+      // quote stage counts as bad), or the session would stall re-requesting it for ever.
+      counters_.malformed_order.add();
+      n = 0;
+    }
     e.length = n;
     std::memcpy(e.message, msg, n);
     push_order_event(e);

@@ -433,13 +433,14 @@ TEST(Pipeline, OrderSessionAndTradingStatesReachTheQuoteStage) {
   ASSERT_NE(quote, nullptr);
   std::thread core([&p] { pipe::run_core_loop(p.core_stages(0), p.control()); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (net.orders().size() < 5 && std::chrono::steady_clock::now() < deadline)
+  while (net.orders().size() < 6 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_TRUE(p.drain_and_stop(2000));
   core.join();
 
-  // Order session: 3 messages, the heartbeat (next sequence 14) and the request, in arrival order.
-  ASSERT_EQ(quote->responses.size(), 5u);
+  // Order session: 3 messages, the heartbeat (next sequence 14), the request and the over-long message
+  // as an empty one (it keeps its sequence number, or the session would re-request it for ever).
+  ASSERT_EQ(quote->responses.size(), 6u);
   const std::vector<Bytes> bodies = {m1, m2, m3};
   for (size_t i = 0; i < 3; ++i) {
     const pipe::OrderResponseEvent& e = quote->responses[i];
@@ -454,6 +455,9 @@ TEST(Pipeline, OrderSessionAndTradingStatesReachTheQuoteStage) {
   EXPECT_EQ(quote->responses[4].kind, pipe::OrderEventKind::kRequest);
   EXPECT_EQ(quote->responses[4].sequence, 5u);
   EXPECT_EQ(quote->responses[4].length, 3u);
+  EXPECT_EQ(quote->responses[5].kind, pipe::OrderEventKind::kMessage);
+  EXPECT_EQ(quote->responses[5].sequence, 14u);
+  EXPECT_EQ(quote->responses[5].length, 0u);
   const pipe::PipelineSnapshot s = p.snapshot();
   EXPECT_EQ(s.order_packets, 5u);
   EXPECT_EQ(s.malformed_order, 2u);
@@ -471,15 +475,15 @@ TEST(Pipeline, OrderSessionAndTradingStatesReachTheQuoteStage) {
 
   // Every order the quote stage queued left on TX, to the order gateway, and was timed.
   const std::vector<Bytes> sent = net.orders();
-  ASSERT_EQ(sent.size(), 5u);
+  ASSERT_EQ(sent.size(), 6u);
   for (size_t i = 0; i < sent.size(); ++i) {
     uint64_t seq = 0;
     ASSERT_EQ(sent[i].size(), 8u);
     std::memcpy(&seq, sent[i].data(), 8);
     EXPECT_EQ(seq, quote->responses[i].sequence);
   }
-  EXPECT_EQ(s.orders_sent, 5u);
-  EXPECT_EQ(s.tick_to_trade.total, 5u);
+  EXPECT_EQ(s.orders_sent, 6u);
+  EXPECT_EQ(s.tick_to_trade.total, 6u);
 }
 
 }  // namespace
