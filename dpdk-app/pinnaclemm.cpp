@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
   std::string no_trading;
   const bool trading = pmm::app::trading_enabled(config, no_trading);
   pmm::risk::TradingConfig trading_config;
-  pmm::app::CountingEventSink order_events;
+  pmm::orders::NullEventSink order_events;  // the journal keeps the tracker's inputs instead
   pmm::risk::TradingStage* trading_stage = nullptr;
   pmm::pipe::QuoteStageFactory quote_factory;
   std::unique_ptr<pmm::app::TradingPersistence> persistence;

@@ -62,12 +62,8 @@ class TradingShadowState final : public persistence::RecoverableState {
  private:
   void error(uint64_t sequence, const std::string& what);
 
-  class NullSink final : public orders::OrderEventSink {
-   public:
-    void on_event(const orders::OrderEvent&) noexcept override {}
-  };
   orders::OrderTrackerConfig config_;
-  NullSink sink_;
+  orders::NullEventSink sink_;
   std::unique_ptr<orders::OrderTracker> tracker_;
   uint64_t next_outbound_ = 1;
   uint64_t expected_inbound_ = 1;

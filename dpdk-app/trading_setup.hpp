@@ -18,16 +18,4 @@ bool trading_enabled(const pipe::PipelineConfig& c, std::string& why);
 // error naming the key ("config: risk.max_position: ...") or the epoch file's problem.
 std::string make_trading_config(const pipe::PipelineConfig& c, risk::TradingConfig& out);
 
-// Counts the order tracker's events by kind until the journal takes them.
-class CountingEventSink final : public orders::OrderEventSink {
- public:
-  void on_event(const orders::OrderEvent& e) noexcept override {
-    ++by_kind_[static_cast<size_t>(e.kind)];
-  }
-  uint64_t count(orders::EventKind k) const noexcept { return by_kind_[static_cast<size_t>(k)]; }
-
- private:
-  uint64_t by_kind_[orders::kEventKindCount] = {};
-};
-
 }  // namespace pmm::app

@@ -252,7 +252,7 @@ void TradingStage::on_top(const pipe::TopEvent& e) noexcept {
     case pipe::TopKind::kTop: {
       figures_.top_events.add();
       latency_.record(wiring_.clock.to_ns(pipe::read_tsc() - e.rx_tsc));
-      if (e.symbol_slot == 0) return;  // not a quoted symbol
+      assert(e.symbol_slot != 0);  // other symbols' tops returned above
       const uint32_t sym = e.symbol_slot - 1u;
       assert(sym < working_.size());
       strategy_.on_top(sym, strategy::TopOfBook{e.bid_price, e.bid_shares, e.ask_price, e.ask_shares}, e.exchange_ns);

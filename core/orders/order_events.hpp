@@ -154,4 +154,11 @@ class OrderEventSink {
   virtual void on_event(const OrderEvent& e) noexcept = 0;
 };
 
+// Discards the events: the appliance journals the tracker's inputs (docs/journal-records.md), from
+// which these events follow, so it needs no copy of them.
+class NullEventSink final : public OrderEventSink {
+ public:
+  void on_event(const OrderEvent&) noexcept override {}
+};
+
 }  // namespace pmm::orders
