@@ -1,6 +1,7 @@
 #include "dpdk-app/trading_journal.hpp"
 
 #include "core/byte_order.hpp"
+#include "core/fnv1a.hpp"
 #include "persistence/snapshot_file.hpp"
 
 namespace pmm::app {
@@ -10,9 +11,6 @@ namespace jr = risk::journal_records;
 namespace {
 constexpr uint32_t kShadowEpoch = 0;  // the shadow issues no token: its epoch only appears in its snapshot header
 
-void fnv1a(uint64_t& h, const uint8_t* p, size_t n) noexcept {
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-}
 }  // namespace
 
 TradingShadowState::TradingShadowState(const orders::OrderTrackerConfig& config) : config_(config) { reset(); }
@@ -107,7 +105,7 @@ std::string TradingShadowState::restore_snapshot(persistence::SnapshotReader& in
 }
 
 uint64_t TradingShadowState::digest() const {
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = kFnv1aOffset;
   const std::vector<uint8_t> bytes = tracker_->snapshot();
   fnv1a(h, bytes.data(), bytes.size());
   uint8_t seqs[16];

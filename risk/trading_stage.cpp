@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/byte_order.hpp"
+#include "core/fnv1a.hpp"
 
 namespace pmm::risk {
 
@@ -45,10 +46,6 @@ int64_t clamp_money(orders::Money m) noexcept {
   if (m > INT64_MAX) return INT64_MAX;
   if (m < INT64_MIN) return INT64_MIN;
   return static_cast<int64_t>(m);
-}
-
-void fnv1a(uint64_t& h, const uint8_t* p, size_t n) noexcept {
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fnv1a.hpp"
 #include "core/orders/order_session.hpp"
 #include "core/orders/order_tracker.hpp"
 #include "core/ouch42.hpp"
@@ -186,7 +187,7 @@ class TradingStage final : public pipe::QuotingStage {
   bool feed_stale_ = false;
   bool unwinding_ = false;
   bool dirty_ = true;
-  uint64_t digest_ = 1469598103934665603ull;
+  uint64_t digest_ = kFnv1aOffset;
   std::atomic<bool> unwind_requested_{false};
   TradingFigures figures_;
   TradingJournal* journal_ = nullptr;

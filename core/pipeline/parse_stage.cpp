@@ -3,6 +3,8 @@
 #include <cassert>
 #include <cstring>
 
+#include "core/order_session_framing.hpp"
+
 namespace pmm::pipe {
 
 ParseStage::ParseStage(const ParseConfig& config, PacketSource& source, EventRing<RxPacket>& in,
@@ -100,21 +102,21 @@ void ParseStage::handle_mold(const uint8_t* payload, size_t len, uint64_t rx_tsc
 void ParseStage::handle_order_session(const uint8_t* payload, size_t len, uint64_t rx_tsc) noexcept {
   OrderResponseEvent e;
   e.rx_tsc = rx_tsc;
-  mold::DownstreamPacket packet;
-  const mold::ParseError err = mold::parse_downstream(payload, len, packet);
-  if (err != mold::ParseError::kNone) {
-    // A request is a bare 20-byte header with a count: no downstream packet with messages is that short.
+  if (ouch::classify_datagram(payload, len) == ouch::DatagramKind::kRequest) {
     mold::Request r;
-    if (len == mold::kHeaderSize && mold::parse_request(payload, len, r) && r.count != 0 &&
-        r.count != mold::kEndOfSessionCount) {
-      e.kind = OrderEventKind::kRequest;
-      e.sequence = r.sequence;
-      e.length = r.count;
-      std::memcpy(e.session, r.session.data(), sizeof e.session);
-      push_order_event(e);
-    } else {
-      counters_.malformed_order.add();
-    }
+    const bool ok = mold::parse_request(payload, len, r);  // classify_datagram checked size and count
+    assert(ok);
+    (void)ok;
+    e.kind = OrderEventKind::kRequest;
+    e.sequence = r.sequence;
+    e.length = r.count;
+    std::memcpy(e.session, r.session.data(), sizeof e.session);
+    push_order_event(e);
+    return;
+  }
+  mold::DownstreamPacket packet;
+  if (mold::parse_downstream(payload, len, packet) != mold::ParseError::kNone) {
+    counters_.malformed_order.add();
     return;
   }
   std::memcpy(e.session, packet.header.session.data(), sizeof e.session);
