@@ -62,8 +62,13 @@ struct alignas(64) OrderBooks::LocateBook {
 // and stops at the first entry that is home.
 class OrderBooks::OrderTable {
  public:
+  // At most a quarter full. Over a long day the references wrap around the table and the run of
+  // new orders meets older live ones; at half full those collisions grew probe runs enough to cost
+  // 11-14 % of the CPU time of a 30 M-message day (docs/performance.md).
+  static constexpr uint64_t kSlotsPerOrder = 4;
+
   explicit OrderTable(uint32_t max_orders)
-      : slots_(std::bit_ceil(uint64_t{max_orders} * 2)),
+      : slots_(std::bit_ceil(uint64_t{max_orders} * kSlotsPerOrder)),
         mask_(slots_ - 1),
         shift_(static_cast<unsigned>(std::countr_zero(slots_))),
         table_(slots_) {}  // zero-filled: every slot unused
@@ -77,7 +82,7 @@ class OrderBooks::OrderTable {
   }
 
   // Inserts an order and returns where it landed, or nullptr when its reference is already live;
-  // one probe sequence does both. The table is never full: it has twice max_orders slots.
+  // one probe sequence does both. The table is never full: it has kSlotsPerOrder * max_orders slots.
   Order* insert_unique(const Order& order) noexcept {
     uint64_t i = home(order.ref), dist = 0;
     for (;; i = (i + 1) & mask_, ++dist) {
@@ -105,6 +110,7 @@ class OrderBooks::OrderTable {
     __builtin_prefetch(slot);
     __builtin_prefetch(slot + 2 * sizeof(Order) - 1);
   }
+  const Order& home_slot(uint64_t ref) const noexcept { return table_[home(ref)]; }
   uint64_t slots() const noexcept { return slots_; }
   const Order& at(uint64_t i) const noexcept { return table_[i]; }
 
@@ -220,6 +226,23 @@ void OrderBooks::prefetch_top_levels(uint16_t locate, char side_char) const noex
   const LevelEntry* top = arena_->at(s.block) + s.size - 1;
   __builtin_prefetch(top);
   if (s.size > 4) __builtin_prefetch(top - 4);  // the next cache line down the book
+}
+
+void OrderBooks::prefetch_book_of_order(uint64_t ref, uint16_t& locate, uint8_t& side_index) const noexcept {
+  const Order& o = orders_->home_slot(ref);
+  locate = o.locate < capacity_.max_locates ? o.locate : 0;  // an empty slot reads as locate 0
+  side_index = static_cast<uint8_t>(o.side) & 1;
+  __builtin_prefetch(&books_[locate]);
+}
+
+void OrderBooks::prefetch_best_levels(uint16_t locate, uint8_t side_index) const noexcept {
+  const SideArray& s = books_[locate < capacity_.max_locates ? locate : 0].sides[side_index & 1];
+  // An empty side has no block: its "best level" is then the arena's first entry, a harmless load.
+  const uint32_t base = s.size ? s.block : 0;
+  const uint32_t last = s.size ? s.size - 1 : 0;
+  const LevelEntry* e = arena_->at(base);
+  __builtin_prefetch(e + last);
+  __builtin_prefetch(e + (last >= 4 ? last - 4 : 0));  // the next cache line down the book
 }
 
 bool OrderBooks::order_side(uint64_t ref, uint16_t& locate, char& side) const noexcept {

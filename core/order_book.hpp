@@ -90,6 +90,12 @@ class OrderBooks {
   void prefetch_order(uint64_t ref) const noexcept;          // the order's table slot
   void prefetch_book(uint16_t locate) const noexcept;        // the locate's book header
   void prefetch_top_levels(uint16_t locate, char side) const noexcept;  // best levels of a side
+  // The same without branches on the data, for the pipeline's inner stages: the book header of
+  // whatever order sits in ref's home slot (nearly always ref itself; anything else only costs a
+  // useless prefetch), returning that order's locate and side index (0 bid, 1 ask); and the best
+  // levels of a side of a locate (an out-of-range locate prefetches locate 0's).
+  void prefetch_book_of_order(uint64_t ref, uint16_t& locate, uint8_t& side_index) const noexcept;
+  void prefetch_best_levels(uint16_t locate, uint8_t side_index) const noexcept;
   // Locate and side ('B'/'S') of a live order; false when ref is not live.
   bool order_side(uint64_t ref, uint16_t& locate, char& side) const noexcept;
 

@@ -2,6 +2,9 @@
 //   BM_BookDay        one iteration = BookBuilder::on_packet over every packet of the generated day
 //                     (and clear_changes() after each packet, as the consumer does per burst) on a
 //                     BookBuilder constructed outside the timed region. ns_per_msg = CPU ns / message.
+//   BM_BookDayBurst   the same day through BookBuilder::on_burst, 32 packets per call (a receive
+//                     burst), clear_changes() after each burst: the prefetch pipeline runs across
+//                     packet boundaries instead of restarting in every packet.
 //   BM_Op<kind>/pool  one book operation (OrderBooks directly, no decode) on a book warmed with the
 //                     first half of the same day (~590 k live orders by default). Each iteration times a batch
 //                     of kBatch operations on distinct orders; the book is put back while the timer is
@@ -49,9 +52,15 @@ std::string refused(const pmm::book::BookStats& s) {
   return "";
 }
 
-void BM_BookDay(benchmark::State& state) {
+// burst 0: on_packet per packet; burst N: on_burst over N packets at a time (one prefetch pipeline
+// across the packets of a burst), as a receive stage hands them over. clear_changes() follows each
+// packet or burst.
+void run_day(benchmark::State& state, size_t burst) {
   const pmm::bench::PacketDay& day = pmm::bench::packet_day();
   const uint8_t* base = day.bytes.data();
+  std::vector<pmm::PacketRef> packets;
+  packets.reserve(day.packets.size());
+  for (const pmm::bench::PacketSlice& s : day.packets) packets.push_back(pmm::PacketRef{base + s.offset, s.length});
   std::unique_ptr<pmm::BookBuilder> builder;
   uint64_t applied = 0;
   uint64_t cpu_ns = 0;
@@ -61,9 +70,16 @@ void BM_BookDay(benchmark::State& state) {
     builder = std::make_unique<pmm::BookBuilder>(pmm::book::BookCapacity{});
     state.ResumeTiming();
     const uint64_t start = pmm::bench::thread_cpu_ns();
-    for (const pmm::bench::PacketSlice& s : day.packets) {
-      applied += builder->on_packet(base + s.offset, s.length).applied;
-      builder->clear_changes();
+    if (burst == 0) {
+      for (const pmm::PacketRef& p : packets) {
+        applied += builder->on_packet(p.data, p.len).applied;
+        builder->clear_changes();
+      }
+    } else {
+      for (size_t i = 0; i < packets.size(); i += burst) {
+        applied += builder->on_burst(packets.data() + i, std::min(burst, packets.size() - i));
+        builder->clear_changes();
+      }
     }
     cpu_ns += pmm::bench::thread_cpu_ns() - start;
   }
@@ -80,7 +96,12 @@ void BM_BookDay(benchmark::State& state) {
   state.counters["live_orders_end"] = static_cast<double>(builder->books().live_orders());
   state.counters["live_levels_end"] = static_cast<double>(builder->books().live_levels());
 }
+
+void BM_BookDay(benchmark::State& state) { run_day(state, 0); }
 BENCHMARK(BM_BookDay)->Unit(benchmark::kMillisecond);
+
+void BM_BookDayBurst(benchmark::State& state) { run_day(state, static_cast<size_t>(state.range(0))); }
+BENCHMARK(BM_BookDayBurst)->Arg(32)->ArgName("packets")->Unit(benchmark::kMillisecond);
 
 // ---- Single operations on a warmed book ------------------------------------------------------------
 

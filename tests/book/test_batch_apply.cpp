@@ -4,6 +4,7 @@
 // with malformed messages mixed in, and at every batch length around the pipeline's leads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -153,6 +154,77 @@ TEST(BatchApply, BurstsEqualMessages) {
   }
   EXPECT_EQ(applied, s.messages.size());
   expect_same(one, bursts);
+}
+
+// on_burst runs one prefetch pipeline across the packets of a burst, so it checks every packet's
+// framing and sequence before applying the messages of the packets before it. With malformed,
+// repeated, overlapping and missing packets mixed into the bursts it must still do exactly what
+// on_packet does packet by packet: same books, counters, sequence verdicts and changed locates.
+TEST(BatchApply, BurstsWithBadPacketsEqualPackets) {
+  const Stream s = generated_day(6, 60'000, 100, 10'000);
+  std::vector<std::vector<uint8_t>> packets;
+  pmm::gen::FeedPacketizer packetizer(pmm::gen::PacketizerConfig{});
+  auto keep = [&] {
+    const auto pkt = packetizer.packet();
+    packets.emplace_back(pkt.begin(), pkt.end());
+  };
+  for (const auto& m : s.messages)
+    if (packetizer.add(m.data(), static_cast<uint16_t>(m.size()))) keep();
+  if (packetizer.flush()) keep();
+  ASSERT_GT(packets.size(), 500u);
+
+  std::mt19937_64 rng(9);
+  std::vector<std::vector<uint8_t>> sent;
+  size_t dropped = 0, repeated = 0, cut = 0;
+  for (size_t i = 0; i < packets.size(); ++i) {
+    switch (rng() % 40) {
+      case 0: ++dropped; continue;  // a gap
+      case 1:                       // sent twice: a duplicate
+        sent.push_back(packets[i]);
+        ++repeated;
+        break;
+      case 2:  // a truncated copy (malformed) first, then the packet itself
+        sent.emplace_back(packets[i].begin(), packets[i].begin() + static_cast<std::ptrdiff_t>(packets[i].size() / 2));
+        ++cut;
+        break;
+      case 3:  // an old packet again, late
+        if (i >= 5) sent.push_back(packets[i - 5]);
+        break;
+      default: break;
+    }
+    sent.push_back(packets[i]);
+  }
+  ASSERT_GT(dropped, 0u);
+  ASSERT_GT(repeated, 0u);
+  ASSERT_GT(cut, 0u);
+
+  pmm::BookBuilder one(capacity());
+  uint64_t applied_one = 0;
+  for (const auto& p : sent) applied_one += one.on_packet(p.data(), p.size()).applied;
+
+  pmm::BookBuilder bursts(capacity());
+  uint64_t applied = 0;
+  size_t burst = 1;
+  for (size_t i = 0; i < sent.size(); i += burst, burst = burst % 40 + 1) {
+    std::vector<pmm::PacketRef> refs;
+    for (size_t k = i; k < std::min(sent.size(), i + burst); ++k) refs.push_back(pmm::PacketRef{sent[k].data(), sent[k].size()});
+    applied += bursts.on_burst(refs.data(), refs.size());
+  }
+  EXPECT_EQ(applied, applied_one);
+  EXPECT_LT(applied, s.messages.size());  // the gaps were not filled
+  expect_same(one, bursts);
+  EXPECT_EQ(one.stats().packets, bursts.stats().packets);
+  EXPECT_EQ(one.stats().malformed_packets, bursts.stats().malformed_packets);
+  EXPECT_GT(bursts.stats().malformed_packets, 0u);
+  const pmm::mold::SequenceStats& a = one.sequence().stats();
+  const pmm::mold::SequenceStats& b = bursts.sequence().stats();
+  EXPECT_EQ(a.gaps, b.gaps);
+  EXPECT_GT(b.gaps, 0u);
+  EXPECT_EQ(a.gap_messages, b.gap_messages);
+  EXPECT_EQ(a.duplicate_packets, b.duplicate_packets);
+  EXPECT_GT(b.duplicate_packets, 0u);
+  EXPECT_EQ(a.duplicate_messages, b.duplicate_messages);
+  EXPECT_EQ(bursts.books().check_invariants(), "");
 }
 
 }  // namespace
