@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cstddef>
 #include <cstring>
 #include <stdexcept>
@@ -62,6 +63,30 @@ class SpscRing {
     // Release: our slot reads are done before the producer may reuse those slots.
     read_index_.store(read + n, std::memory_order_release);
     return n;
+  }
+
+  // Consumer only: the zero-copy form of pop_burst. Points `first` at up to n ready records, oldest
+  // first, contiguous in the storage (so a burst stops at the end of the storage; the next peek goes on
+  // at its start), and returns how many (0 when empty). They stay in place, and the producer cannot
+  // reuse their slots, until release() frees them.
+  size_t peek_burst(const T*& first, size_t n) noexcept {
+    const size_t read = read_index_.load(std::memory_order_relaxed);  // only we store it
+    size_t ready = write_index_cache_ - read;
+    if (ready < n) {
+      write_index_cache_ = write_index_.load(std::memory_order_acquire);
+      ready = write_index_cache_ - read;
+    }
+    const size_t at = read & mask_;
+    first = slots_.data() + at;
+    return std::min({n, ready, capacity() - at});
+  }
+  // Consumer only: frees the n oldest records (n <= what the last peek_burst returned), after the
+  // consumer is done reading them.
+  void release(size_t n) noexcept {
+    const size_t read = read_index_.load(std::memory_order_relaxed);
+    assert(n <= write_index_cache_ - read);
+    // Release: our slot reads are done before the producer may reuse those slots.
+    read_index_.store(read + n, std::memory_order_release);
   }
 
   // Single-record forms: same protocol, a plain slot copy instead of a variable-length memcpy call.

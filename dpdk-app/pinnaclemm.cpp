@@ -20,6 +20,7 @@
 #include "core/pipeline/pipeline_config.hpp"
 #include "core/pipeline/tsc_clock.hpp"
 #include "dpdk-app/backend.hpp"
+#include "dpdk-app/journal_cpu.hpp"
 #include "dpdk-app/trading_persistence.hpp"
 #include "dpdk-app/trading_setup.hpp"
 #include "persistence/persistence_config.hpp"
@@ -141,6 +142,7 @@ int main(int argc, char** argv) {
   pmm::risk::TradingStage* trading_stage = nullptr;
   pmm::pipe::QuoteStageFactory quote_factory;
   std::unique_ptr<pmm::app::TradingPersistence> persistence;
+  pmm::app::JournalCpuPlacement journal_cpu;  // persistence.journalCpu
   if (trading) {
     if (std::string e = pmm::app::make_trading_config(config, trading_config); !e.empty()) {
       std::fprintf(stderr, "[pmm] error: %s\n", e.c_str());
@@ -154,10 +156,17 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (persistence_config.enabled) {
+      if (std::string e = pmm::app::place_journal_thread(persistence_config.journal_cpu, config.cores,
+                                                         pmm::app::CpuTopology::of_this_machine(), journal_cpu);
+          !e.empty()) {
+        std::fprintf(stderr, "[pmm] error: config: %s%s\n", e.c_str(),
+                     config_path.empty() ? "" : (" (in " + config_path + ")").c_str());
+        return 2;
+      }
       // Recovery first: a Failed start leaves every file as it was for the operator (docs/recovery.md).
       std::string e;
       persistence = pmm::app::TradingPersistence::start(
-          persistence_config, trading_config.orders,
+          persistence_config, trading_config,
           [](pmm::persistence::LogLevel, const std::string& line) { std::fprintf(stderr, "[pmm] %s\n", line.c_str()); },
           e);
       if (!persistence) {
@@ -189,6 +198,7 @@ int main(int argc, char** argv) {
   try {
     pipeline = std::make_unique<pmm::pipe::Pipeline>(config, backend->source(), backend->sink(), backend->rings(), clock,
                                                      [&](int cpu) { backend->before_core(cpu); }, quote_factory);
+    if (persistence) pipeline->set_book_journal(persistence->market_data_journal());  // null: journalMarketData off
   } catch (const std::exception& e) {
     std::fprintf(stderr, "[pmm] error: building the pipeline: %s\n", e.what());
     return 1;
@@ -208,7 +218,10 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  if (persistence) persistence->launch();  // before the cores: the ring is drained from the first record
+  if (persistence) {  // before the cores: the ring is drained from the first record
+    std::fprintf(stderr, "[pmm] %s\n", journal_cpu.note.c_str());
+    persistence->launch(journal_cpu.cpu);
+  }
   try {
     backend->launch(*pipeline);
   } catch (const std::exception& e) {
@@ -300,7 +313,14 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(final_snap.gaps_unrecovered),
                  static_cast<unsigned long long>(final_snap.messages_lost));
   if (json) {
-    std::printf("%s", pipeline->summary_json(backend->name()).c_str());
+    std::string summary = pipeline->summary_json(backend->name());
+    if (persistence)  // where the risk state came from at start (docs/recovery.md, "Risk state file")
+      summary.insert(2, "  \"risk_state\": \"" + persistence->risk_state_status() + "\",\n  \"risk_state_writes\": " +
+                            std::to_string(persistence->risk_state_writes()) + ",\n  \"market_data_journaled\": " +
+                            std::to_string(pipeline->book().counters().journaled.get()) +
+                            ",\n  \"market_data_journal_lost\": " +
+                            std::to_string(pipeline->book().counters().journal_lost.get()) + ",\n");
+    std::printf("%s", summary.c_str());
   } else {
     std::fprintf(stderr,
                  "[pmm] summary: %llu messages, %llu packets (%llu retransmitted), books digest 0x%016llx, "

@@ -7,8 +7,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -32,16 +34,41 @@ class TradingPersistence {
   static std::unique_ptr<TradingPersistence> start(const persistence::PersistenceConfig& config,
                                                    const orders::OrderTrackerConfig& orders,
                                                    persistence::Logger log, std::string& error);
+  // The same with the trading configuration: the shadow then also replays risk controls (limits, kill
+  // switch) and keeps the quoted symbols' books (persistence.journalMarketData), and attach() settles the
+  // risk state file (docs/recovery.md, "Risk state file").
+  static std::unique_ptr<TradingPersistence> start(const persistence::PersistenceConfig& config,
+                                                   const risk::TradingConfig& trading, persistence::Logger log,
+                                                   std::string& error);
   ~TradingPersistence();
 
   // Set-up, on a fresh stage before the cores start: restores it from the recovered state and gives it
   // the journal. Returns "" or the restore's error.
   std::string attach(risk::TradingStage& stage);
+  // Set-up: what the book stage journals the quoted symbols' market data to (BookStage::set_journal);
+  // null when persistence.journalMarketData is false.
+  pipe::MarketDataJournal* market_data_journal() noexcept {
+    return config_.journal_market_data ? &md_journal_ : nullptr;
+  }
+  // After attach(): where the risk state came from: "fresh" (first start, configuration), "journal"
+  // (snapshot + journal, the state file agreeing or older), "file" (the state file was newer: applied as
+  // controls), "degraded" (the state file missing or corrupt: configuration + journal, warned), "off"
+  // (no risk limits given). risk_state_note() says why.
+  const std::string& risk_state_status() const noexcept { return risk_state_status_; }
+  const std::string& risk_state_note() const noexcept { return risk_state_note_; }
+  // Risk state file writes that failed (logged), and done.
+  uint64_t risk_state_writes() const noexcept { return risk_state_writes_.load(std::memory_order_relaxed); }
+  uint64_t risk_state_write_errors() const noexcept { return risk_state_write_errors_.load(std::memory_order_relaxed); }
   // "restored N open order(s), positions ..., sessions out N in N (journal sequence N)".
   std::string restored_line() const;
 
-  // The journal thread: the JournalCore loop and the snapshot schedule. Unpinned.
-  void launch();
+  // Set-up, before launch(): snapshots every `interval` instead of persistence.snapshotIntervalMin
+  // (bench_tick_to_trade takes them every few hundred milliseconds).
+  void set_snapshot_interval(std::chrono::milliseconds interval) noexcept { snapshot_interval_ = interval; }
+  // The journal thread: the JournalCore loop and the snapshot schedule. `cpu` >= 0 pins it there
+  // (persistence.journalCpu as placed by place_journal_thread, dpdk-app/journal_cpu.hpp); if the
+  // process may not use that CPU, a warning is logged and the thread runs unpinned. -1: unpinned.
+  void launch(int cpu = -1);
   // After the producers stopped (pipeline drained, cores joined): ends the loop, which drains the ring
   // and syncs. Then closes the writer and, if nothing failed, writes the final snapshot and the
   // clean-shutdown marker. Returns false with `error` set otherwise. Call once.
@@ -57,8 +84,11 @@ class TradingPersistence {
 
  private:
   TradingPersistence(const persistence::PersistenceConfig& config, const orders::OrderTrackerConfig& orders,
-                     persistence::Logger log);
+                     std::optional<risk::RiskLimits> risk, const JournaledBooksConfig& books, persistence::Logger log);
+  static std::unique_ptr<TradingPersistence> recover(std::unique_ptr<TradingPersistence> p, std::string& error);
   void loop() noexcept;
+  void settle_risk_state_file(risk::TradingStage& stage, const risk::RiskStateSnapshot& journaled);
+  void write_risk_state() noexcept;  // the shadow's risk state, at its sequence
 
   persistence::PersistenceConfig config_;
   persistence::Logger log_;
@@ -66,10 +96,17 @@ class TradingPersistence {
   TradingShadowState shadow_;
   persistence::JournalRing ring_;
   RingTradingJournal journal_;
+  persistence::JournalRing md_ring_;  // the book stage's (market data of the quoted symbols)
+  RingMarketDataJournal md_journal_;
+  uint64_t risk_written_ = 0;         // shadow_.risk_changes() the file was last written for
+  std::atomic<uint64_t> risk_state_writes_{0}, risk_state_write_errors_{0};
+  std::string risk_state_status_ = "off";
+  std::string risk_state_note_;
   persistence::RecoveryResult result_;
   std::unique_ptr<persistence::JournalWriter> writer_;
   std::unique_ptr<persistence::JournalCore> core_;
   std::atomic<bool> stop_{false};
+  std::chrono::steady_clock::duration snapshot_interval_;
   std::thread thread_;
 };
 

@@ -26,18 +26,26 @@ uint32_t JournalCore::run_once() noexcept {
   }
   uint32_t done = 0;
   for (JournalRing* ring : rings_) {
-    const size_t n = ring->pop_burst(burst_.data(), burst_.size());
-    for (size_t i = 0; i < n; ++i) {
-      const JournalEntry& e = burst_[i];
-      const uint64_t seq = writer_.append(e.type, e.payload, e.length);
-      if (seq == 0) {
-        // Fail-stop: the rest of this burst cannot be journaled either; producers learn it from full().
-        close_rings();
-        records_.store(records_.load(std::memory_order_relaxed) + done, std::memory_order_relaxed);
-        return done;
+    // The writer encodes straight from the ring's slots (one copy: slot -> segment); the slots are
+    // released in one store after the burst, once nothing reads them any more.
+    const JournalEntry* entries = nullptr;
+    const size_t n = ring->peek_burst(entries, burst_);
+    if (n == 0) continue;
+    const uint64_t first = writer_.last_sequence() + 1;
+    const size_t appended = writer_.append_entries(entries, n);
+    if (on_append_) {
+      for (size_t i = 0; i < appended; ++i) {
+        const JournalEntry& e = entries[i];
+        on_append_(JournalRecordView{first + i, e.type, e.length, e.payload, nullptr, 0});
       }
-      if (on_append_) on_append_(JournalRecordView{seq, e.type, e.length, e.payload, nullptr, 0});
-      ++done;
+    }
+    ring->release(n);
+    done += static_cast<uint32_t>(appended);
+    if (appended != n) {
+      // Fail-stop: the rest of this burst cannot be journaled either; producers learn it from full().
+      close_rings();
+      records_.store(records_.load(std::memory_order_relaxed) + done, std::memory_order_relaxed);
+      return done;
     }
   }
   if (done != 0) records_.store(records_.load(std::memory_order_relaxed) + done, std::memory_order_relaxed);
@@ -58,14 +66,14 @@ bool JournalCore::commit() noexcept {
   return ok;
 }
 
+bool JournalCore::pending() const noexcept {
+  for (const JournalRing* ring : rings_)
+    if (ring->size_approx() != 0) return true;
+  return false;
+}
+
 bool JournalCore::drain_and_sync() noexcept {
-  for (;;) {
-    if (writer_.failed()) break;
-    bool any = false;
-    for (JournalRing* ring : rings_) any = any || ring->size_approx() != 0;
-    if (!any) break;
-    run_once();
-  }
+  while (!writer_.failed() && pending()) run_once();
   // Twice: the second sync makes the sync marker written by the first durable, so a reader recovers
   // the exact watermark after a clean stop.
   return commit() && commit();

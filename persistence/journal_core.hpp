@@ -27,7 +27,7 @@ struct JournalCoreOptions {
 
 class JournalCore {
  public:
-  // The rings and the writer must outlive the core. Sets up its burst buffer here (no later allocation).
+  // The rings and the writer must outlive the core. Allocates nothing after this.
   JournalCore(JournalWriter& writer, std::vector<JournalRing*> rings, const JournalCoreOptions& options);
 
   // One pass: at most `burst` records from each ring, then a group commit if the interval has passed or
@@ -47,6 +47,10 @@ class JournalCore {
   using AppendHook = std::function<void(const JournalRecordView&)>;
   void set_on_append(AppendHook hook) { on_append_ = std::move(hook); }
 
+  // Journal core: whether any ring holds records now. A loop that idles when run_once() returned 0
+  // checks this first, so it never sleeps while records are waiting.
+  bool pending() const noexcept;
+
   // Any thread: ask for a group commit at the next pass (e.g. management's "sync now").
   void request_sync() noexcept { sync_requested_.store(true, std::memory_order_release); }
 
@@ -62,7 +66,7 @@ class JournalCore {
 
   JournalWriter& writer_;
   std::vector<JournalRing*> rings_;
-  std::vector<JournalEntry> burst_;
+  size_t burst_;
   std::chrono::steady_clock::duration interval_;
   std::chrono::steady_clock::time_point next_sync_;
   bool rings_closed_ = false;

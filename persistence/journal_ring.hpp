@@ -13,18 +13,10 @@
 
 #include "core/pipeline/relaxed_counter.hpp"
 #include "core/spsc_ring.hpp"
+#include "persistence/journal_entry.hpp"
 #include "persistence/journal_format.hpp"
 
 namespace pmm::persistence {
-
-// One ring slot: the caller's type (>= journal::kFirstUserType), the payload length, the payload.
-struct alignas(64) JournalEntry {
-  static constexpr uint16_t kMaxPayload = 60;
-  uint16_t type;
-  uint16_t length;
-  uint8_t payload[kMaxPayload];
-};
-static_assert(sizeof(JournalEntry) == 64);
 
 class JournalRing {
  public:
@@ -57,6 +49,10 @@ class JournalRing {
 
   // ---- consumer (the journal core) ----
   size_t pop_burst(JournalEntry* out, size_t n) noexcept { return ring_.pop_burst(out, n); }
+  // Zero-copy drain (SpscRing::peek_burst/release): up to n records read in place, contiguous, until
+  // release(k) frees the k oldest; the journal core appends straight from the slots.
+  size_t peek_burst(const JournalEntry*& first, size_t n) noexcept { return ring_.peek_burst(first, n); }
+  void release(size_t n) noexcept { ring_.release(n); }
   // After a journal failure: producers see full() and every enqueue fails from now on.
   void close() noexcept { closed_.store(true, std::memory_order_relaxed); }
 

@@ -12,6 +12,10 @@
 #include <filesystem>
 #include <random>
 
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
 #include "persistence/journal_reader.hpp"
 
 namespace pmm::persistence {
@@ -62,6 +66,81 @@ int real_sync_dir(const char* dir) {
   return err;
 }
 
+// The largest record an entry makes (60-byte payload): k entries never take more than k times this.
+constexpr uint32_t kMaxEntryRecordBytes = j::record_bytes(JournalEntry::kMaxPayload);
+
+// Encodes entries[0..k) as consecutive records from `at` (zeros, within one page) with sequences from
+// `sequence`; returns the bytes written.
+uint64_t encode_entries_portable(uint8_t* at, const JournalEntry* entries, size_t k, uint64_t sequence,
+                                 uint32_t salt) noexcept {
+  uint64_t off = 0;
+  for (size_t i = 0; i < k; ++i) {
+    const JournalEntry& e = entries[i];
+    assert(j::is_user_type(e.type) && e.length <= JournalEntry::kMaxPayload);
+    j::encode_record(at + off, e.type, sequence + i, e.payload, e.length, salt);
+    off += j::record_bytes(e.length);
+  }
+  return off;
+}
+
+#if defined(__x86_64__)
+// The same bytes as encode_entries_portable, in one pass over each slot: every 8-byte payload word is
+// loaded once, fed to the crc32 instruction and stored into the mapping; the partial last word is
+// masked, which also writes the record's zero padding. No call per record (crc32c() is an indirect
+// call), and the records' CRC chains are independent, so the CPU overlaps consecutive records.
+__attribute__((target("sse4.2"))) uint64_t encode_entries_sse42(uint8_t* at, const JournalEntry* entries, size_t k,
+                                                                uint64_t sequence, uint32_t salt) noexcept {
+  uint64_t off = 0;
+  for (size_t i = 0; i < k; ++i) {
+    const JournalEntry& e = entries[i];
+    assert(j::is_user_type(e.type) && e.length <= JournalEntry::kMaxPayload);
+    const uint64_t seq = sequence + i;
+    const uint32_t length = e.length;
+    uint8_t* r = at + off;
+    // Header bytes 4..16 (type, length, sequence) as one 8-byte and one 4-byte step.
+    uint64_t crc = _mm_crc32_u64(uint64_t{~salt}, uint64_t{e.type} | uint64_t{length} << 16 | seq << 32);
+    crc = _mm_crc32_u32(static_cast<uint32_t>(crc), static_cast<uint32_t>(seq >> 32));
+    const uint32_t words = length / 8;
+    for (uint32_t w = 0; w < words; ++w) {
+      uint64_t v;
+      std::memcpy(&v, e.payload + 8 * w, 8);
+      crc = _mm_crc32_u64(crc, v);
+      std::memcpy(r + j::kRecordHeaderBytes + 8 * w, &v, 8);
+    }
+    auto crc32 = static_cast<uint32_t>(crc);
+    if (const uint32_t tail = length % 8; tail != 0) {
+      const uint32_t o = 8 * words;
+      uint64_t v;
+      if (o + 8 <= JournalEntry::kMaxPayload) {
+        std::memcpy(&v, e.payload + o, 8);
+      } else {  // the slot's last 4 bytes (lengths 57..59)
+        uint32_t v4;
+        std::memcpy(&v4, e.payload + o, 4);
+        v = v4;
+      }
+      v &= ~uint64_t{0} >> (64 - 8 * tail);  // the bytes after the payload are the record's zero padding
+      uint64_t rest = v;
+      if ((tail & 4) != 0) {
+        crc32 = _mm_crc32_u32(crc32, static_cast<uint32_t>(rest));
+        rest >>= 32;
+      }
+      if ((tail & 2) != 0) {
+        crc32 = _mm_crc32_u16(crc32, static_cast<uint16_t>(rest));
+        rest >>= 16;
+      }
+      if ((tail & 1) != 0) crc32 = _mm_crc32_u8(crc32, static_cast<uint8_t>(rest));
+      std::memcpy(r + j::kRecordHeaderBytes + o, &v, 8);
+    }
+    // crc, type, length as one store, then the sequence.
+    const uint64_t head = uint64_t{~crc32} | uint64_t{e.type} << 32 | uint64_t{length} << 48;
+    std::memcpy(r, &head, 8);
+    std::memcpy(r + 8, &seq, 8);
+    off += j::record_bytes(length);
+  }
+  return off;
+}
+#endif
+
 constexpr JournalSyscalls kRealSyscalls{real_preallocate, real_sync_range, real_sync_file, real_sync_dir};
 
 uint64_t os_page_bytes() noexcept {
@@ -82,7 +161,12 @@ const JournalSyscalls& real_journal_syscalls() noexcept { return kRealSyscalls; 
 JournalWriter::JournalWriter(const JournalWriterOptions& options)
     : directory_(options.directory),
       new_segment_bytes_(options.segment_bytes),
-      sys_(options.syscalls != nullptr ? options.syscalls : &kRealSyscalls) {}
+      sys_(options.syscalls != nullptr ? options.syscalls : &kRealSyscalls) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  crc_instruction_ = __builtin_cpu_supports("sse4.2");
+#endif
+}
 
 JournalWriter::~JournalWriter() { close(); }
 
@@ -162,6 +246,36 @@ uint64_t JournalWriter::append_slow(uint16_t type, const void* payload, uint16_t
   j::encode_record(base_ + off, type, last_sequence_ + 1, payload, length, salt_);
   pos_ = off + size;
   return ++last_sequence_;
+}
+
+size_t JournalWriter::append_entries(const JournalEntry* entries, size_t n) noexcept {
+  size_t done = 0;
+  while (done < n) {
+    // A run of entries that certainly fits before the end of this page and fast_limit_ (zero once
+    // failed or closed): one check for the run instead of one per record.
+    const uint64_t limit = std::min<uint64_t>(pos_ + j::page_room(pos_), fast_limit_);
+    const uint64_t fit = limit > pos_ ? (limit - pos_) / kMaxEntryRecordBytes : 0;
+    const size_t k = static_cast<size_t>(std::min<uint64_t>(n - done, fit));
+    if (k == 0) {
+      // The end of a page or segment (or a failure): one record the checked way, which pads the page
+      // or rolls over.
+      const JournalEntry& e = entries[done];
+      assert(j::is_user_type(e.type) && e.length <= JournalEntry::kMaxPayload);
+      if (append_slow(e.type, e.payload, e.length) == 0) break;
+      ++done;
+      continue;
+    }
+    if (crc_instruction_) {  // never set off x86-64
+#if defined(__x86_64__)
+      pos_ += encode_entries_sse42(base_ + pos_, entries + done, k, last_sequence_ + 1, salt_);
+#endif
+    } else {
+      pos_ += encode_entries_portable(base_ + pos_, entries + done, k, last_sequence_ + 1, salt_);
+    }
+    last_sequence_ += k;
+    done += k;
+  }
+  return done;
 }
 
 uint64_t JournalWriter::place(uint32_t size) noexcept {

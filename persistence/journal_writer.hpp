@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "persistence/journal_entry.hpp"
 #include "persistence/journal_format.hpp"
 
 namespace pmm::persistence {
@@ -60,6 +61,12 @@ class JournalWriter {
     pos_ += size;
     return ++last_sequence_;
   }
+
+  // The journal core's drain: appends entries[0..n) in order, the same records as n append() calls
+  // (the first gets last_sequence() + 1), encoding each one (header, CRC32C, payload) straight from its
+  // ring slot in one pass. Page and segment bounds are checked once per run of entries that certainly
+  // fit, not per record. Returns how many were appended: n, or fewer once the writer has failed.
+  size_t append_entries(const JournalEntry* entries, size_t n) noexcept;
 
   // Group commit: makes every record appended so far durable (msync of the dirty range: whole pages
   // first, the partly written tail page last), publishes durable_sequence(), then appends a sync marker
@@ -121,6 +128,7 @@ class JournalWriter {
   uint64_t syncs_ = 0;
   uint64_t segments_created_ = 0;
   bool failed_local_ = false;     // the writer thread's copy of failed_ (no atomic load in append)
+  bool crc_instruction_ = false;  // append_entries may use the SSE4.2 crc32 instruction
   bool closed_ = false;
   std::atomic<bool> failed_{false};
   std::atomic<uint64_t> durable_{0};

@@ -2,6 +2,8 @@
 
 #include <rapidjson/document.h>
 
+#include <string_view>
+
 #include "core/config_section.hpp"
 #include "persistence/journal_format.hpp"
 
@@ -29,6 +31,15 @@ std::string parse_persistence_config(const Value& v, PersistenceConfig& c) {
   if (error.empty() && (ring & (ring - 1)) != 0)
     k.fail(k.name("journalRingSize"), "an integer from 64 to 16777216, a power of two");
   c.journal_ring_size = ring;
+  k.boolean("journalMarketData", c.journal_market_data);
+  if (const Value* cpu = k.child("journalCpu")) {
+    if (cpu->IsString() && std::string_view(cpu->GetString(), cpu->GetStringLength()) == "auto")
+      c.journal_cpu = PersistenceConfig::kJournalCpuAuto;
+    else if (cpu->IsInt() && cpu->GetInt() >= -1 && cpu->GetInt() <= 4095)
+      c.journal_cpu = cpu->GetInt();
+    else
+      k.fail(k.name("journalCpu"), "\"auto\", -1 (unpinned) or a CPU number from 0 to 4095");
+  }
   k.finish();
   return error;
 }

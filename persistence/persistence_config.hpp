@@ -18,7 +18,13 @@ struct PersistenceConfig {
   uint32_t keep_snapshots = 5;                // keepSnapshots: 1..1000
   uint64_t compaction_threshold = 1000000;    // compactionThreshold: journal bytes before compaction, >= 1
   uint64_t journal_segment_bytes = 64ull << 20;  // journalSegmentBytes: a multiple of 4096, 64 KiB..1 GiB
-  uint32_t journal_ring_size = 4096;          // journalRingSize: records per pipeline core's ring, a power of two
+  uint32_t journal_ring_size = 65536;         // journalRingSize: records per pipeline core's ring, a power of two
+  bool journal_market_data = true;            // journalMarketData: the quoted symbols' book messages too
+  // journalCpu: the journal thread's CPU: "auto" (kJournalCpuAuto, the default: the appliance picks one
+  // on the data plane's NUMA node that no pipeline core uses), -1 (unpinned) or a CPU number. Checked
+  // against the machine and pipeline.cores by the appliance (dpdk-app/journal_cpu.hpp).
+  static constexpr int kJournalCpuAuto = -2;
+  int journal_cpu = kJournalCpuAuto;
 
   // <dataDirectory>/journal
   std::string journal_directory() const { return data_directory + "/journal"; }

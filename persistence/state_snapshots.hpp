@@ -46,7 +46,9 @@ class SnapshotSchedule {
  public:
   using Clock = std::chrono::steady_clock;
   SnapshotSchedule(uint32_t interval_min, Clock::time_point start)
-      : interval_(std::chrono::minutes(interval_min)), next_(start + interval_) {}
+      : SnapshotSchedule(Clock::duration(std::chrono::minutes(interval_min)), start) {}
+  // Any interval (benchmarks take snapshots every few hundred milliseconds).
+  SnapshotSchedule(Clock::duration interval, Clock::time_point start) : interval_(interval), next_(start + interval_) {}
   bool due(Clock::time_point now) const noexcept { return now >= next_; }
   void taken(Clock::time_point now) noexcept { next_ = now + interval_; }
   Clock::time_point next() const noexcept { return next_; }

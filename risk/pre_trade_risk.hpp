@@ -258,6 +258,9 @@ class PreTradeRisk {
     return n;
   }
 
+  // True when a control may be waiting (the owner's cheap look before it makes room to apply them).
+  bool controls_pending() const noexcept { return controls_.size_approx() != 0; }
+
   // ---- Control producer (the management core; exactly one thread) ----
 
   // Queues a change; false when the ring is full (nothing queued: report it to the requester).

@@ -158,6 +158,9 @@ TradingStage::TradingStage(const TradingConfig& config, const pipe::QuoteWiring&
       strategy_(config.strategy),
       sender_(mold::make_session(config.session.c_str()), config.history_messages),
       receiver_(config.retry_ns, 1000),
+      login_(config.login_retry_ns, config.login_max_echo),
+      login_phase_(config.login ? LoginPhase::kLoggingIn : LoginPhase::kReady),
+      echoes_(config.login ? config.login_max_echo : 0),
       firm_(ouch::make_firm(config.firm.c_str())),
       working_(config.symbols.size()),
       bbo_(config.symbols.size()),
@@ -179,21 +182,33 @@ TradingStage::TradingStage(const TradingConfig& config, const pipe::QuoteWiring&
   if (config.session.empty() || config.session.size() > 10)
     throw std::invalid_argument("orders.session: expected 1 to 10 characters");
   if (config.burst == 0) throw std::invalid_argument("trading: burst must be >= 1");
+  figures_.login_state.set(static_cast<uint64_t>(login_phase_));
 }
 
 uint32_t TradingStage::run_once() noexcept {
   const uint64_t now_tsc = pipe::read_tsc();
   const uint64_t now_ns = wiring_.clock.to_ns(now_tsc);
   now_ns_ = now_ns;
-  if (risk_.apply_pending_controls(exchange_ns_, control_events_) != 0) dirty_ = true;
-  if (cancel_orphans_) cancel_orphans();
+  if (login_phase_ != LoginPhase::kReady) login_step(now_ns);
+  // Risk controls, each journaled as applied or refused (docs/journal-records.md, type 27). Without room
+  // for a full batch of records they wait on the control ring; a failed journal does not hold them up
+  // (the kill switch must work).
+  if (risk_.controls_pending() &&
+      (journal_ == nullptr || journal_->failed() || journal_->has_room(static_cast<uint32_t>(control_events_.size())))) {
+    if (const uint32_t n = risk_.apply_pending_controls(exchange_ns_, control_events_); n != 0) {
+      dirty_ = true;
+      journal_controls(n);
+    }
+  }
+  if (cancel_orphans_ && login_phase_ == LoginPhase::kReady) cancel_orphans();
 
   // Responses first: a fill changes what the next quote should be.
   uint32_t done = 0;
   const uint32_t nr = wiring_.responses.pop_burst(responses_.data(), cfg_.burst);
   for (uint32_t i = 0; i < nr; ++i) on_order_event(responses_[i]);
   done += nr;
-  if (mold::Request r; receiver_.poll(now_ns, r)) {
+  // While logging in the gateway's messages are dropped (see on_order_event): nothing to ask for yet.
+  if (mold::Request r; login_phase_ != LoginPhase::kLoggingIn && receiver_.poll(now_ns, r)) {
     uint8_t packet[mold::kHeaderSize];
     push_tx(packet, mold::encode_request(packet, r), 0);
     figures_.session_requests.set(receiver_.counters().requests);
@@ -208,7 +223,8 @@ uint32_t TradingStage::run_once() noexcept {
   }
 
   if (unwind_requested_.load(std::memory_order_relaxed) && !unwinding_) start_unwind();
-  if (unwinding_ && journal_may_cancel(tracker_.live_orders())) {
+  if (unwinding_ && login_phase_ == LoginPhase::kReady && journal_may_cancel(tracker_.live_orders())) {
+    trigger_tsc_ = 0;  // the unwind's cancels react to no packet: not tick-to-trade
     // Cancel whatever became cancelable since (a pending replace settled, a new order was accepted).
     const orders::CancelAllResult r = tracker_.cancel_all(cancel_tokens_.data(), cancel_tokens_.size());
     for (uint32_t i = 0; i < r.requested; ++i) {
@@ -222,7 +238,8 @@ uint32_t TradingStage::run_once() noexcept {
   }
   // A heartbeat when we have been quiet: it carries our next sequence number, so the gateway notices a
   // lost last message (the final cancel of an unwind, say) and re-requests it.
-  if (cfg_.heartbeat_ns != 0 && sender_.next_sequence() > 1 && now_ns - last_sent_ns_ >= cfg_.heartbeat_ns) {
+  if (cfg_.heartbeat_ns != 0 && login_phase_ == LoginPhase::kReady && sender_.next_sequence() > 1 &&
+      now_ns - last_sent_ns_ >= cfg_.heartbeat_ns) {
     uint8_t packet[mold::kHeaderSize];
     push_tx(packet, sender_.heartbeat(packet, sizeof packet), 0);
     last_sent_ns_ = now_ns;
@@ -308,10 +325,29 @@ void TradingStage::on_order_event(const pipe::OrderResponseEvent& e) noexcept {
       return;
     }
     case pipe::OrderEventKind::kHeartbeat:
+      // Under our own session: the login answer (the gateway's next expected sequence of ours).
+      if (std::memcmp(e.session, sender_.session().data(), sizeof e.session) == 0) {
+        on_login_answer(e.sequence);
+        return;
+      }
       receiver_.on_heartbeat(e.session, e.sequence, wiring_.clock.to_ns(e.rx_tsc));
       figures_.session_gaps.set(receiver_.counters().gaps);
       return;
     case pipe::OrderEventKind::kMessage:
+      // Under our own session: the login's echo of a message of ours the gateway received.
+      if (std::memcmp(e.session, sender_.session().data(), sizeof e.session) == 0) {
+        on_echo(e);
+        return;
+      }
+      // A response before our own stream is settled could be about an order we do not know yet: drop it
+      // before the session counts it; it is re-requested once the login is done.
+      if (login_phase_ == LoginPhase::kLoggingIn) {
+        figures_.login_dropped.add();
+        return;
+      }
+      // What this response makes us send (a requote after a fill) reacts to this packet, not to the
+      // last top: tick-to-trade measures from here.
+      trigger_tsc_ = e.rx_tsc;
       break;
   }
   if (journal_ != nullptr && !journal_->has_room(1) && !journal_->failed()) {
@@ -384,6 +420,7 @@ void TradingStage::apply_response(const uint8_t* msg, uint16_t len, uint64_t seq
   }
   figures_.responses.add();
   if (h.fill) figures_.fills.add();
+  if (login_phase_ == LoginPhase::kCatchingUp) apply_echoes();  // an echo may have waited for this one
   if (h.symbol >= 0) {
     const uint32_t sym = static_cast<uint32_t>(h.symbol);
     after_tracker_change(sym);
@@ -399,7 +436,7 @@ void TradingStage::apply_response(const uint8_t* msg, uint16_t len, uint64_t seq
 // ---- Decisions ----
 
 void TradingStage::evaluate(uint32_t sym) noexcept {
-  if (unwinding_) return;
+  if (unwinding_ || login_phase_ != LoginPhase::kReady) return;
   const strategy::Decision d = strategy_.evaluate(sym, exchange_ns_);
   switch (d.action) {
     case strategy::Action::kNone:
@@ -600,6 +637,15 @@ void TradingStage::journal(const jr::TradingRecord& r) noexcept {
   }
 }
 
+void TradingStage::journal_controls(uint32_t n) noexcept {
+  if (journal_ == nullptr) return;
+  for (uint32_t i = 0; i < n; ++i) {
+    uint8_t buf[jr::kRiskControlBytes];
+    const uint16_t len = jr::encode_risk_control(control_events_[i], buf);
+    if (!journal_->append(jr::kRiskControl, buf, len)) figures_.journal_lost.add();  // failed journal only
+  }
+}
+
 void TradingStage::journal_cancel(const orders::OrderToken& token) noexcept {
   jr::TradingRecord x;
   x.type = jr::kCancelRequest;
@@ -667,6 +713,192 @@ std::string TradingStage::restore(const uint8_t* tracker_bytes, size_t size, uin
   return "";
 }
 
+// ---- Session login (docs/order-entry.md, "Login") ----
+
+// An echoed request of ours applied to the tracker as when it was sent: the same calls, the token it
+// was sent with, journaled with the number it was sent under. Refused because a response it followed
+// has not been applied yet (the order is still pending, its slot still taken): wait for it.
+class TradingStage::EchoHandler : public ouch::IgnoreInbound {
+ public:
+  EchoHandler(TradingStage& s, uint64_t sequence, uint64_t as_of) : s_(s), sequence_(sequence), as_of_(as_of) {}
+  using ouch::IgnoreInbound::on;
+
+  void on(const ouch::EnterOrder& m) noexcept {
+    uint32_t sym = 0;
+    while (sym < s_.stocks_.size() && s_.stocks_[sym] != m.stock) ++sym;
+    if (sym == s_.stocks_.size()) return;  // not a symbol we quote: kError
+    const orders::Side side = m.side == 'B' ? orders::Side::kBuy : orders::Side::kSell;
+    const orders::OrderToken token = to_order_token(m.token);
+    const orders::SubmitResult r = s_.tracker_.submit_as(token, sym, side, m.price, m.shares);
+    if (!settle(r.error, orders::RequestError::kUnknownToken, orders::RequestError::kTableFull)) return;
+    jr::TradingRecord x;
+    x.type = jr::kOrderSubmit;
+    x.token = token;
+    x.symbol = static_cast<uint16_t>(sym);
+    x.side = side;
+    x.price = m.price;
+    x.shares = m.shares;
+    done(x, sym);
+  }
+  void on(const ouch::ReplaceOrder& m) noexcept {
+    const orders::OrderToken old_token = to_order_token(m.existing_token);
+    const orders::OrderToken new_token = to_order_token(m.replacement_token);
+    const orders::SubmitResult r = s_.tracker_.request_replace_as(old_token, new_token, m.price, m.shares);
+    if (!settle(r.error, orders::RequestError::kUnknownToken, orders::RequestError::kNotReplaceable)) return;
+    jr::TradingRecord x;
+    x.type = jr::kReplaceRequest;
+    x.token = old_token;
+    x.other_token = new_token;
+    x.price = m.price;
+    x.shares = m.shares;
+    done(x, s_.tracker_.find(old_token)->symbol);
+  }
+  void on(const ouch::CancelOrder& m) noexcept {
+    const orders::OrderToken token = to_order_token(m.token);
+    if (!settle(s_.tracker_.request_cancel(token), orders::RequestError::kUnknownToken,
+                orders::RequestError::kNotCancelable))
+      return;
+    jr::TradingRecord x;
+    x.type = jr::kCancelRequest;
+    x.token = token;
+    done(x, s_.tracker_.find(token)->symbol);
+  }
+
+  EchoResult result = EchoResult::kError;  // Modify Order, Trade Now, a symbol we do not quote
+
+ private:
+  // kNone: applied; one of the two "not yet" errors: wait; anything else: an error.
+  bool settle(orders::RequestError e, orders::RequestError wait1, orders::RequestError wait2) noexcept {
+    if (e == orders::RequestError::kNone) return true;
+    result = e == wait1 || e == wait2 ? EchoResult::kWait : EchoResult::kError;
+    return false;
+  }
+  void done(jr::TradingRecord& x, uint32_t sym) noexcept {
+    x.sequence = sequence_;
+    x.as_of = as_of_;
+    s_.journal(x);
+    s_.after_tracker_change(sym);
+    result = EchoResult::kApplied;
+  }
+  TradingStage& s_;
+  uint64_t sequence_;
+  uint64_t as_of_;
+};
+
+void TradingStage::login_step(uint64_t now_ns) noexcept {
+  if (!login_started_) {
+    login_started_ = true;
+    login_.start(sender_.session(), sender_.next_sequence(), now_ns);
+    figures_.login_state.set(static_cast<uint64_t>(login_phase_));
+  }
+  if (login_phase_ == LoginPhase::kLoggingIn) {
+    mold::Request r;
+    if (login_.poll(now_ns, echoes_.size() - echo_count_, r)) {
+      uint8_t packet[mold::kHeaderSize];
+      push_tx(packet, mold::encode_request(packet, r), 0);
+      figures_.login_requests.set(login_.counters().requests);
+      figures_.login_retries.set(login_.counters().retries);
+    }
+    return;
+  }
+  if (login_phase_ != LoginPhase::kCatchingUp) return;
+  apply_echoes();
+  // The head echo waits for a response that does not come (every response is in, none is held for its
+  // feed time, and it still cannot be applied): count it and go on, so that the numbering continues.
+  if (echo_count_ != 0 && !receiver_.hole_open() && held_count_ == 0 && now_ns >= login_stuck_ns_) {
+    const Echoed& x = echoes_[echo_head_];
+    sender_.adopt(x.sequence, x.block, x.length);
+    echo_head_ = (echo_head_ + 1) % static_cast<uint32_t>(echoes_.size());
+    --echo_count_;
+    figures_.login_echo_errors.add();
+    login_stuck_ns_ = now_ns + cfg_.login_retry_ns;
+    apply_echoes();
+  }
+}
+
+void TradingStage::on_echo(const pipe::OrderResponseEvent& e) noexcept {
+  if (login_.on_echo(e.sequence) != orders::SessionLogin::Echo::kTake) return;
+  // login_.poll asked for at most the free room: the ring cannot be full here.
+  assert(echo_count_ < echoes_.size());
+  Echoed& x = echoes_[(echo_head_ + echo_count_) % echoes_.size()];
+  x.sequence = e.sequence;
+  x.length = static_cast<uint16_t>(std::min<size_t>(e.length, sizeof x.block));
+  std::memcpy(x.block, e.message, x.length);
+  ++echo_count_;
+  apply_echoes();
+}
+
+void TradingStage::on_login_answer(uint64_t gateway_expected) noexcept {
+  const orders::SessionLogin::State st = login_.on_answer(gateway_expected, now_ns_);
+  if (login_phase_ != LoginPhase::kLoggingIn) return;
+  if (st == orders::SessionLogin::State::kGatewayBehind) {
+    set_login_phase(LoginPhase::kRefused);
+  } else if (st == orders::SessionLogin::State::kDone) {
+    set_login_phase(LoginPhase::kCatchingUp);
+    login_stuck_ns_ = now_ns_ + cfg_.login_retry_ns;
+    apply_echoes();
+  }
+}
+
+void TradingStage::apply_echoes() noexcept {
+  while (echo_count_ != 0) {
+    const Echoed& x = echoes_[echo_head_];
+    const EchoResult r = apply_echo(x);
+    if (r == EchoResult::kWait) break;
+    if (r == EchoResult::kError) figures_.login_echo_errors.add();
+    sender_.adopt(x.sequence, x.block, x.length);  // applied or not, the gateway has this number
+    echo_head_ = (echo_head_ + 1) % static_cast<uint32_t>(echoes_.size());
+    --echo_count_;
+    figures_.login_echoes.add();
+    login_stuck_ns_ = now_ns_ + cfg_.login_retry_ns;
+  }
+  if (login_phase_ == LoginPhase::kCatchingUp && echo_count_ == 0) {
+    assert(sender_.next_sequence() == login_.next());
+    take_over_live_orders();
+    set_login_phase(LoginPhase::kReady);
+  }
+}
+
+TradingStage::EchoResult TradingStage::apply_echo(const Echoed& x) noexcept {
+  if (x.length <= kAsOfSize) return EchoResult::kError;
+  if (journal_ != nullptr && !journal_->has_room(1) && !journal_->failed()) return EchoResult::kWait;
+  EchoHandler h(*this, x.sequence, load_be64(x.block));
+  const ouch::DecodeResult d =
+      ouch::dispatch_inbound(x.block + kAsOfSize, static_cast<uint16_t>(x.length - kAsOfSize), h);
+  return d.status == ouch::DecodeStatus::kOk ? h.result : EchoResult::kError;
+}
+
+// Each live order becomes its side's working order (a replace in flight as quote_side leaves it); a
+// second one on a side is cancelled (cancel_orphans).
+void TradingStage::take_over_live_orders() noexcept {
+  for (auto& sides : working_) sides = {};
+  for (uint32_t i = 0; i < tracker_.config().max_open_orders; ++i) {
+    const orders::OrderRecord& o = tracker_.slot(i);
+    if (!orders::is_live(o.state) || o.symbol >= working_.size()) continue;
+    Working& w = working_[o.symbol][side_index(o.side)];
+    if (w.active || o.state == orders::OrderState::kPendingCancel) {
+      cancel_orphans_ = true;
+      continue;
+    }
+    w.active = true;
+    if (o.state == orders::OrderState::kPendingReplace) {
+      w.token = o.pending_token;
+      w.fallback = o.token;
+      w.has_fallback = true;
+    } else {
+      w.token = o.token;
+      w.has_fallback = false;
+    }
+  }
+  for (uint32_t s = 0; s < working_.size(); ++s) after_tracker_change(s);
+}
+
+void TradingStage::set_login_phase(LoginPhase p) noexcept {
+  login_phase_ = p;
+  figures_.login_state.set(static_cast<uint64_t>(p));
+  dirty_ = true;
+}
+
 // ---- Effects ----
 
 void TradingStage::after_tracker_change(uint32_t sym) noexcept {
@@ -724,6 +956,7 @@ void TradingStage::send_cancel(const orders::OrderToken& token) noexcept {
 }
 
 bool TradingStage::send_message(const uint8_t* ouch_msg, uint16_t len) noexcept {
+  assert(login_phase_ == LoginPhase::kReady);  // before the login a number could be used twice
   uint8_t block[kAsOfSize + ouch::kMaxMessageLength];
   assert(len <= ouch::kMaxMessageLength);
   store_be64(block, exchange_ns_);
@@ -786,6 +1019,22 @@ std::string money_text(int64_t v) {  // 1/10000 $ -> "-12.3456"
 int64_t signed_of(const pipe::RelaxedCounter& c) { return static_cast<int64_t>(c.get()); }
 }  // namespace
 
+// Until quoting may start: " LOGIN(requests N)" / " LOGIN catching up (echoes N)" / " LOGIN-REFUSED".
+static std::string login_text(const TradingFigures& f) {
+  char buf[96];
+  switch (f.login_state.get()) {
+    case 0:
+      std::snprintf(buf, sizeof buf, " LOGIN(requests %" PRIu64 ", retries %" PRIu64 ")", f.login_requests.get(),
+                    f.login_retries.get());
+      return buf;
+    case 1:
+      std::snprintf(buf, sizeof buf, " LOGIN catching up (echoes %" PRIu64 ")", f.login_echoes.get());
+      return buf;
+    case 3: return " LOGIN-REFUSED (the gateway expects less than we recovered)";
+    default: return f.login_echo_errors.get() != 0 ? " login-echo-errors" : "";
+  }
+}
+
 std::string TradingStage::status_text() const {
   const TradingFigures& f = figures_;
   // Orders per second since the previous status line (the control thread is the only caller).
@@ -800,12 +1049,12 @@ std::string TradingStage::status_text() const {
   char buf[400];
   std::snprintf(buf, sizeof buf,
                 " | quotes %" PRIu64 " open %" PRIu64 " pos %" PRId64 " rPnL %s uPnL %s | sent %" PRIu64
-                " (%.0f/s) fills %" PRIu64 " risk-rej %" PRIu64 "%s%s%s%s",
+                " (%.0f/s) fills %" PRIu64 " risk-rej %" PRIu64 "%s%s%s%s%s",
                 f.live_quotes.get(), f.open_orders.get(), signed_of(f.net_position),
                 money_text(signed_of(f.realized)).c_str(), money_text(signed_of(f.unrealized)).c_str(), sent, rate,
                 f.fills.get(), f.risk_rejects.get(), f.unwinding.get() ? " UNWINDING" : "",
                 f.session_gaps.get() ? " order-gaps" : "", f.journal_failed.get() ? " JOURNAL-FAILED" : "",
-                f.journal_full.get() ? " journal-full" : "");
+                f.journal_full.get() ? " journal-full" : "", login_text(f).c_str());
   return buf;
 }
 
@@ -843,6 +1092,12 @@ std::string TradingStage::summary_members() const {
   field("journal_lost", f.journal_lost.get());
   field("journal_failed", f.journal_failed.get());
   field("restored_orders", f.restored_orders.get());
+  field("login_state", f.login_state.get());
+  field("login_requests", f.login_requests.get());
+  field("login_retries", f.login_retries.get());
+  field("login_echoes", f.login_echoes.get());
+  field("login_echo_errors", f.login_echo_errors.get());
+  field("login_dropped", f.login_dropped.get());
   field("open_orders_at_exit", f.open_orders.get());
   sfield("net_position", signed_of(f.net_position));
   sfield("realized_pnl_e4", signed_of(f.realized));

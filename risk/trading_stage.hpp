@@ -24,11 +24,13 @@
 
 #include "core/fnv1a.hpp"
 #include "core/orders/order_session.hpp"
+#include "core/orders/session_login.hpp"
 #include "core/orders/order_tracker.hpp"
 #include "core/ouch42.hpp"
 #include "core/pipeline/pipeline.hpp"
 #include "core/strategy/quoting_strategy.hpp"
 #include "risk/pre_trade_risk.hpp"
+#include "risk/risk_control_record.hpp"
 #include "risk/trading_journal.hpp"
 
 namespace pmm::risk {
@@ -47,6 +49,11 @@ struct TradingConfig {
   uint64_t response_latency_ns = 0;       // deterministic mode (see above); 0: apply on arrival
   uint32_t held_responses = 65536;        // deterministic mode: responses waiting for their feed time
   uint32_t burst = 64;
+  // Session login at start (docs/order-entry.md, "Login"): nothing is sent before the gateway said
+  // where our stream ends and echoed what it has beyond our recovered state.
+  bool login = true;
+  uint64_t login_retry_ns = 50'000'000;   // ask again after this long without a complete answer
+  uint16_t login_max_echo = 4096;         // echoes held until applied (and asked for per request)
 };
 
 // What the control thread reads (relaxed; signed values stored as their two's complement).
@@ -79,6 +86,12 @@ struct alignas(64) TradingFigures {
   pipe::RelaxedCounter journal_lost;     // inputs applied without a journal record (journal failed or full)
   pipe::RelaxedCounter journal_failed;   // 1 once the journal failed: quoting stopped
   pipe::RelaxedCounter restored_orders;  // live orders taken over from the recovered state at start
+  pipe::RelaxedCounter login_state;      // 0 logging in, 1 catching up, 2 ready (quoting allowed), 3 refused
+  pipe::RelaxedCounter login_requests;   // login requests sent
+  pipe::RelaxedCounter login_retries;    // of which after a timeout
+  pipe::RelaxedCounter login_echoes;     // our own requests the gateway echoed, taken as sent
+  pipe::RelaxedCounter login_echo_errors;  // echoes that could not be applied (numbered all the same)
+  pipe::RelaxedCounter login_dropped;    // gateway messages dropped while logging in (re-requested later)
 };
 
 class TradingStage final : public pipe::QuotingStage {
@@ -124,6 +137,14 @@ class TradingStage final : public pipe::QuotingStage {
     bool active = false;
     bool has_fallback = false;
   };
+  enum class LoginPhase : uint8_t { kLoggingIn = 0, kCatchingUp = 1, kReady = 2, kRefused = 3 };
+  enum class EchoResult : uint8_t { kApplied, kWait, kError };
+  struct Echoed {  // an echo taken by the login, waiting to be applied
+    uint64_t sequence = 0;
+    uint16_t length = 0;
+    uint8_t block[orders::SessionSender::kMaxMessage] = {};  // [as-of][OUCH inbound]
+  };
+  class EchoHandler;
   struct Held {  // deterministic mode: a response waiting for its exchange time
     uint64_t due_ns = 0;
     uint64_t sequence = 0;  // in the gateway's session (journaled with the response)
@@ -137,6 +158,14 @@ class TradingStage final : public pipe::QuotingStage {
   void on_order_event(const pipe::OrderResponseEvent& e) noexcept;
   void apply_response(const uint8_t* msg, uint16_t len, uint64_t sequence) noexcept;
   void release_held(uint64_t exchange_ns) noexcept;
+  // Session login.
+  void login_step(uint64_t now_ns) noexcept;
+  void on_echo(const pipe::OrderResponseEvent& e) noexcept;
+  void on_login_answer(uint64_t gateway_expected) noexcept;
+  void apply_echoes() noexcept;
+  EchoResult apply_echo(const Echoed& x) noexcept;
+  void take_over_live_orders() noexcept;
+  void set_login_phase(LoginPhase p) noexcept;
   // Decisions.
   void evaluate(uint32_t sym) noexcept;
   void quote_side(uint32_t sym, orders::Side side, const strategy::SideQuote& target) noexcept;
@@ -148,6 +177,7 @@ class TradingStage final : public pipe::QuotingStage {
   bool journal_may_cancel(uint32_t records) noexcept;  // room, or the journal failed (cancels go anyway)
   void journal(const journal_records::TradingRecord& r) noexcept;
   void journal_cancel(const orders::OrderToken& token) noexcept;
+  void journal_controls(uint32_t n) noexcept;  // control_events_[0, n), as applied
   void cancel_orphans() noexcept;
   // Effects.
   bool send_message(const uint8_t* ouch, uint16_t len) noexcept;
@@ -167,6 +197,12 @@ class TradingStage final : public pipe::QuotingStage {
   strategy::QuotingStrategy strategy_;
   orders::SessionSender sender_;
   orders::SessionReceiver receiver_;
+  orders::SessionLogin login_;
+  LoginPhase login_phase_ = LoginPhase::kReady;
+  bool login_started_ = false;
+  std::vector<Echoed> echoes_;  // ring of login_max_echo
+  uint32_t echo_head_ = 0, echo_count_ = 0;
+  uint64_t login_stuck_ns_ = 0;  // catching up: when the head echo gives up waiting for responses
   ouch::Firm firm_;
   std::vector<ouch::Stock> stocks_;
   std::vector<std::array<Working, 2>> working_;

@@ -51,6 +51,21 @@ class SessionSender {
     return n;
   }
 
+  // A message the peer already has, taken into the numbering and the history as if sent by send(): the
+  // session login's echo of our own messages (core/orders/session_login.hpp), or the gateway keeping the
+  // messages it received to echo them. `sequence` >= next_sequence() (numbers skipped are not in the
+  // history); next_sequence() becomes sequence + 1. False (nothing kept) when len is 0 or > kMaxMessage.
+  bool adopt(uint64_t sequence, const uint8_t* msg, uint16_t len) noexcept {
+    assert(sequence >= next_ && sequence != UINT64_MAX);
+    if (len == 0 || len > kMaxMessage) return false;
+    Slot& s = history_[sequence & mask_];
+    s.sequence = sequence;
+    s.length = len;
+    std::memcpy(s.bytes, msg, len);
+    next_ = sequence + 1;
+    return true;
+  }
+
   // The packet that resends message `sequence`, or 0 when it is no longer (or not yet) in the history.
   size_t retransmit(uint64_t sequence, uint8_t* out, size_t capacity) noexcept {
     if (sequence == 0 || sequence >= next_) return 0;
@@ -160,6 +175,9 @@ class SessionReceiver {
 
   uint64_t expected() const noexcept { return expected_; }
   bool hole_open() const noexcept { return hole_open_; }
+  // The peer's session, once a packet named it.
+  bool has_session() const noexcept { return have_session_; }
+  const mold::SessionId& session() const noexcept { return session_; }
   const SessionReceiverCounters& counters() const noexcept { return counters_; }
 
  private:

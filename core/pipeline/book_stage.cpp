@@ -101,6 +101,7 @@ void BookStage::apply_run(uint32_t from, uint32_t to) noexcept {
     if (e.message[0] == 'R') note_directory(e);
     const uint16_t locate = load_be16(e.message + 1);  // every ITCH message: stock locate at offset 1
     if (locate < watched_slot_.size() && watched_slot_[locate] != 0) {
+      if (journal_ != nullptr && md_records::journaled(e.message[0])) journal_message(e);
       apply_sub_run(start, i + 1);
       start = i + 1;
     }
@@ -210,6 +211,27 @@ void BookStage::on_control(const MdEvent& e) noexcept {
   }
   counters_.stale.set(stale_ ? 1 : 0);
   staging_[staged_++] = ev;
+}
+
+void BookStage::journal_message(const MdEvent& e) noexcept {
+  // The book is applied whatever happens here: a record that does not fit is counted, and the next one
+  // that does is preceded by the count, so the shadow knows its books are no longer exact.
+  if (journal_lost_pending_ != 0) {
+    uint8_t lost[md_records::kLostBytes];
+    store_be64(lost, journal_lost_pending_);
+    if (!journal_->has_room(2) || !journal_->append(md_records::kMessagesLost, lost, sizeof lost)) {
+      ++journal_lost_pending_;
+      counters_.journal_lost.add();
+      return;
+    }
+    journal_lost_pending_ = 0;
+  }
+  if (!journal_->append(md_records::kItchMessage, e.message, e.length)) {
+    ++journal_lost_pending_;
+    counters_.journal_lost.add();
+    return;
+  }
+  counters_.journaled.add();
 }
 
 bool BookStage::flush() noexcept {

@@ -14,6 +14,7 @@
 #include "core/pipeline/event_ring.hpp"
 #include "core/pipeline/events.hpp"
 #include "core/pipeline/latency_histogram.hpp"
+#include "core/pipeline/market_data_journal.hpp"
 #include "core/pipeline/relaxed_counter.hpp"
 #include "core/pipeline/stage.hpp"
 #include "core/pipeline/tsc_clock.hpp"
@@ -53,6 +54,8 @@ struct alignas(64) BookCounters {
   RelaxedCounter live_orders;
   RelaxedCounter capacity_rejects;  // order/level capacity exceeded (see BookStats)
   RelaxedCounter last_sequence;
+  RelaxedCounter journaled;     // messages of watched symbols written to the journal
+  RelaxedCounter journal_lost;  // of those, not taken (ring full): the shadow's books are marked inexact
 };
 
 class BookStage final : public Stage {
@@ -68,6 +71,9 @@ class BookStage final : public Stage {
   const WatchedTop& watched(size_t i) const noexcept { return watched_[i]; }
   // Read after the cores stop.
   const BookBuilder& builder() const noexcept { return builder_; }
+  // Set-up, before the cores start: journal the book-affecting messages of the watched symbols
+  // (market_data_journal.hpp). `journal` must outlive the stage; null: none.
+  void set_journal(MarketDataJournal* journal) noexcept { journal_ = journal; }
 
  private:
   static constexpr uint32_t kMaxBurstsPerStep = 16;
@@ -79,6 +85,7 @@ class BookStage final : public Stage {
   void emit_trading_states(uint32_t from, uint32_t to) noexcept;
   void note_directory(const MdEvent& e) noexcept;
   bool flush() noexcept;
+  void journal_message(const MdEvent& e) noexcept;
 
   uint32_t burst_;
   EventRing<MdEvent>& in_;
@@ -94,6 +101,8 @@ class BookStage final : public Stage {
   std::vector<std::string> watched_names_;
   std::array<WatchedTop, kMaxWatched> watched_;
   std::vector<uint8_t> watched_slot_;  // per locate: 0, or 1 + index into watched_
+  MarketDataJournal* journal_ = nullptr;
+  uint64_t journal_lost_pending_ = 0;  // lost since the last record taken: told to the journal first
   BookCounters counters_;
   LatencyHistogram latency_;
 };

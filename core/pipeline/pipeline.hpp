@@ -81,6 +81,8 @@ class Pipeline {
   // After the cores stopped: the final figures as a JSON object (stable keys; see docs/architecture.md).
   std::string summary_json(const std::string& backend) const;
   uint64_t books_digest() const noexcept { return book_->builder().books().digest(); }
+  // Set-up, before the cores start: the book stage journals the watched symbols' market data there.
+  void set_book_journal(MarketDataJournal* journal) noexcept { book_->set_journal(journal); }
 
   const ParseStage& parse() const noexcept { return *parse_; }
   const BookStage& book() const noexcept { return *book_; }

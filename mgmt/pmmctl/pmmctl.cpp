@@ -4,6 +4,8 @@
 //   pmmctl journal dump   --data-dir D [--type T] [--from SEQ] [--to SEQ] [--limit N] [--all]
 //   pmmctl journal repair --data-dir D [--dry-run]
 //   pmmctl journal resume-from-snapshot --data-dir D
+//   pmmctl exchange positions --from IP:PORT [--account FIRM] [--json]
+//   pmmctl exchange accounts  --from IP:PORT
 //
 // Exit codes: see mgmt/pmmctl/journal_commands.hpp; 64 for a usage error.
 #include <CLI/CLI.hpp>
@@ -12,6 +14,7 @@
 #include <iostream>
 #include <string>
 
+#include "mgmt/pmmctl/exchange_commands.hpp"
 #include "mgmt/pmmctl/journal_commands.hpp"
 #include "mgmt/pmmctl/record_type_names.hpp"
 
@@ -57,12 +60,32 @@ int main(int argc, char** argv) {
       "With the journal gone, restart it after the newest valid snapshot (gives up what followed it)");
   add_data_dir(resume);
 
+  CLI::App* exchange =
+      app.add_subcommand("exchange", "The exchange's own view of our account, over its position query (UDP)");
+  exchange->require_subcommand(1);
+  std::string exchange_from = "127.0.0.1:26421";
+  std::string exchange_account = "PMM1";
+  bool exchange_json = false;
+  CLI::App* exchange_positions =
+      exchange->add_subcommand("positions", "Positions and open orders of one account (exit 0 answered, 1 not)");
+  exchange_positions->add_option("--from", exchange_from, "The exchange's position query IP:PORT")
+      ->capture_default_str();
+  exchange_positions->add_option("--account", exchange_account, "OUCH Firm, 1..4 characters (orders.firm)")
+      ->capture_default_str();
+  exchange_positions->add_flag("--json", exchange_json, "One JSON object");
+  CLI::App* exchange_accounts = exchange->add_subcommand("accounts", "The accounts the exchange knows, one a line");
+  exchange_accounts->add_option("--from", exchange_from, "The exchange's position query IP:PORT")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kUsage;
   }
 
+  if (exchange_positions->parsed())
+    return pmm::mgmt::exchange_positions(exchange_from, exchange_account, exchange_json, std::cout, std::cerr);
+  if (exchange_accounts->parsed()) return pmm::mgmt::exchange_accounts(exchange_from, std::cout, std::cerr);
   const pmm::mgmt::RecordTypeNames names = pmm::mgmt::pmmctl_record_type_names();
   if (verify->parsed()) return pmm::mgmt::journal_verify(data_dir, std::cout, std::cerr);
   if (dump->parsed()) {

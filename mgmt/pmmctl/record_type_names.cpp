@@ -6,6 +6,9 @@
 #include <utility>
 
 #include "persistence/journal_format.hpp"
+#include "core/byte_order.hpp"
+#include "core/pipeline/market_data_journal.hpp"
+#include "risk/risk_control_record.hpp"
 #include "risk/trading_journal.hpp"
 
 namespace pmm::mgmt {
@@ -81,6 +84,26 @@ void register_appliance_record_types(RecordTypeNames& names) {
       {jr::kCancelReject, "cancel-reject"}};
   for (const auto& [type, name] : types)
     names.add(type, name, [t = type](const uint8_t* p, size_t n) { return decode_trading(t, p, n); });
+  names.add(jr::kRiskControl, "risk-control", [](const uint8_t* p, size_t n) -> std::string {
+    risk::RiskControlEvent e;
+    if (n > UINT16_MAX || !jr::decode_risk_control(p, static_cast<uint16_t>(n), e)) return "(malformed)";
+    const bool known = static_cast<size_t>(e.limit) < risk::kRiskLimitCount;
+    return "request=" + std::to_string(e.request_id) + " kind=" + std::string(risk::to_string(e.kind)) +
+           " limit=" + (known ? std::string(risk::limit_key(e.limit)) : std::to_string(static_cast<unsigned>(e.limit))) +
+           " symbol=" + std::to_string(e.symbol) + " old=" + std::to_string(e.old_value) +
+           " new=" + std::to_string(e.new_value) + " status=" + std::string(risk::to_string(e.status)) +
+           " applied_ns=" + std::to_string(e.applied_ns);
+  });
+  names.add(pipe::md_records::kItchMessage, "itch-message", [](const uint8_t* p, size_t n) -> std::string {
+    if (n < 3) return "(malformed)";
+    return std::string("itch=") + static_cast<char>(p[0]) + " locate=" + std::to_string(load_be16(p + 1)) +
+           " bytes=" + std::to_string(n);
+  });
+  names.add(pipe::md_records::kMessagesLost, "messages-lost", [](const uint8_t* p, size_t n) -> std::string {
+    if (n != pipe::md_records::kLostBytes) return "(malformed)";
+    return "count=" + std::to_string(load_be64(p));
+  });
+  names.add(pipe::md_records::kBooksReset, "books-reset");
 }
 
 RecordTypeNames pmmctl_record_type_names() {

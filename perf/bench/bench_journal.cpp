@@ -7,6 +7,9 @@
 //                       and pre-faulting of 64 MiB) are left out and counted in `rollovers`.
 //   BM_Drain/100        the same with group commit at the default 100 ms interval: wall clock incl.
 //                       the msync calls (on this disk; a tmpfs would make them free).
+//   BM_DrainByCopy      the drain as it was before JournalRing::peek_burst, for comparison in the same
+//                       run: pop_burst into a burst buffer, then JournalWriter::append per record (two
+//                       copies of each record instead of one, a bounds check per record).
 //   BM_WriterAppend     JournalWriter::append alone (no ring), same payload.
 // Files go to $PMM_BENCH_DIR (default /tmp) and are removed at the end. ns_per_record: wall-clock ns
 // per record over the timed parts (includes waiting for msync in BM_Drain/100, and anything the
@@ -142,6 +145,53 @@ void BM_Drain(benchmark::State& state) {
   state.counters["syncs"] = static_cast<double>(core.syncs());
 }
 BENCHMARK(BM_Drain)->Arg(0)->Arg(100)->Iterations(1000);
+
+void BM_DrainByCopy(benchmark::State& state) {
+  BenchDir dir;
+  auto writer = open_writer(dir.path());
+  ps::JournalRing ring(kRing);
+  std::array<ps::JournalEntry, 32> burst{};
+  std::array<uint8_t, kPayload> payload{};
+  double ns = 0;
+  double cpu_ns = 0;
+  uint64_t records = 0;
+  uint64_t rollovers = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (uint32_t i = 0; i < kRing; ++i) {
+      payload[0] = static_cast<uint8_t>(i);
+      ring.enqueue(100, payload.data(), kPayload);
+    }
+    const uint64_t segments = writer->segments_created();
+    state.ResumeTiming();
+    const uint64_t c0 = pmm::bench::thread_cpu_ns();
+    const auto t0 = Clock::now();
+    uint64_t n = 0;
+    while (n < kRing) {
+      const size_t k = ring.pop_burst(burst.data(), burst.size());
+      for (size_t i = 0; i < k; ++i) {
+        const ps::JournalEntry& e = burst[i];
+        if (writer->append(e.type, e.payload, e.length) == 0) std::abort();
+      }
+      n += k;
+    }
+    const auto t1 = Clock::now();
+    const uint64_t c1 = pmm::bench::thread_cpu_ns();
+    if (writer->segments_created() != segments) {
+      ++rollovers;
+    } else {
+      ns += ns_between(t0, t1);
+      cpu_ns += static_cast<double>(c1 - c0);
+      records += n;
+    }
+  }
+  writer->close();
+  state.SetItemsProcessed(static_cast<int64_t>(records));
+  state.counters["ns_per_record"] = records != 0 ? ns / static_cast<double>(records) : 0;
+  state.counters["cpu_ns_per_record"] = records != 0 ? cpu_ns / static_cast<double>(records) : 0;
+  state.counters["rollovers"] = static_cast<double>(rollovers);
+}
+BENCHMARK(BM_DrainByCopy)->Iterations(1000);
 
 void BM_WriterAppend(benchmark::State& state) {
   BenchDir dir;

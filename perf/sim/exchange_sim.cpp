@@ -36,6 +36,8 @@ namespace {
 
 using pmm::sim::Endpoint;
 
+constexpr const char* kDefaultQueryListen = "127.0.0.1:26421";
+
 struct Options {
   pmm::gen::DayConfig day;
   std::string replay;
@@ -72,6 +74,7 @@ struct Options {
   double order_drop_rate = 0;
   uint64_t order_seed = 1;
   std::string positions_out;
+  std::string query_listen = kDefaultQueryListen;
 };
 
 // Option errors: exit 2 after naming the option and what it expects.
@@ -161,6 +164,7 @@ void configure_orders(const Options& o, pmm::sim::OrderGatewayConfig& c) {
   c.latency_ns = o.order_latency_ns;
   c.max_held = o.order_max_held;
   c.history_messages = o.order_history;
+  if (o.query_listen != "off") c.query_listen = endpoint_option("--query-listen", o.query_listen);
   if (o.replay.empty()) {
     const uint64_t orders = std::min<uint64_t>(2 * uint64_t{o.day.target_live_orders} + 65536, 1u << 30);
     c.matching.book.max_orders = static_cast<uint32_t>(orders);
@@ -351,6 +355,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--order-seed", o.order_seed, "Seed of the --order-*-rate choices")->capture_default_str();
   app.add_option("--positions-out", o.positions_out, "At exit, write positions, open orders and counters (JSON)");
+  app.add_option("--query-listen", o.query_listen,
+                 "Position query server IP:PORT (UDP; port 0: ephemeral; off: none). The default is dropped "
+                 "with a warning when it cannot be bound")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -402,9 +410,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::unique_ptr<pmm::sim::OrderGateway> gateway;
+  std::string query_warning;  // printed after the start line, which scripts read first
   if (!orders_off(o)) {
     try {
       gateway = pmm::sim::OrderGateway::create(orders, error);
+      if (!gateway && orders.query_listen && o.query_listen == kDefaultQueryListen &&
+          error.rfind("position query:", 0) == 0) {
+        // Only the default address is busy (another simulator): run without the query rather than fail.
+        query_warning = "exchange-sim: warning: " + error + "; position query off (pass --query-listen)\n";
+        orders.query_listen.reset();
+        gateway = pmm::sim::OrderGateway::create(orders, error);
+      }
     } catch (const std::bad_alloc&) {
       error = "order gateway: cannot allocate the matching engine's tables";
     }
@@ -417,11 +433,14 @@ int main(int argc, char** argv) {
   // Scripts read this line for the ports actually bound (port 0 asks for an ephemeral one).
   std::fprintf(stderr,
                "exchange-sim: session %s: %llu messages (%s) to %s from %s; retransmission requests on %s; "
-               "orders on %s\n",
+               "orders on %s; position query on %s\n",
                o.session.c_str(), static_cast<unsigned long long>(source->message_count()), source->kind(),
                o.feed_dest.c_str(), pmm::sim::to_string(publisher->local_endpoint()).c_str(),
                pmm::sim::to_string(server->local_endpoint()).c_str(),
-               gateway ? pmm::sim::to_string(gateway->local_endpoint()).c_str() : "off");
+               gateway ? pmm::sim::to_string(gateway->local_endpoint()).c_str() : "off",
+               gateway && gateway->query_server() ? pmm::sim::to_string(gateway->query_server()->local_endpoint()).c_str()
+                                                  : "off");
+  std::fputs(query_warning.c_str(), stderr);
   std::fflush(stderr);
 
   g_publisher = publisher.get();

@@ -7,6 +7,7 @@
 #include "core/byte_order.hpp"
 #include "core/order_session_framing.hpp"
 #include "perf/json_text.hpp"
+#include "perf/sim/ouch_response_encoding.hpp"
 
 namespace pmm::sim {
 
@@ -15,12 +16,6 @@ namespace {
 constexpr size_t kAsOfSize = 8;  // each client message block: [as-of, 8 bytes big-endian][OUCH message]
 constexpr size_t kItchTimestampOffset = 5;
 constexpr size_t kItchHeaderSize = 11;
-
-// Fields the engine does not keep, answered with fixed values in Accepted and Replaced.
-constexpr char kCapacity = 'P';  // principal: a market maker's own account
-constexpr char kIntermarketSweep = 'N';
-constexpr char kCrossType = 'N';  // no cross: continuous trading
-constexpr char kBboWeight = ' ';  // unspecified
 
 uint64_t total_rejected(const MatchingStats& s) noexcept {
   return s.rejected_unknown_stock + s.rejected_shares + s.rejected_price + s.rejected_side + s.rejected_display +
@@ -39,12 +34,6 @@ std::string trimmed(const std::array<char, N>& a) {
 }
 
 std::string quoted(const std::string& s) { return "\"" + tools::json_escape(s) + "\""; }
-
-template <class Msg>
-size_t encoded(const Msg& m, uint8_t* out) noexcept {
-  ouch::encode(m, out);
-  return Msg::kLength;
-}
 
 }  // namespace
 
@@ -122,13 +111,20 @@ std::unique_ptr<OrderGateway> OrderGateway::create(const OrderGatewayConfig& con
   UdpSocket socket = UdpSocket::open(config.listen, "order gateway", error);
   if (!socket.valid()) return nullptr;
   socket.set_receive_buffer(1 << 20);  // the socket is polled between feed packets: bursts wait in it
-  return std::unique_ptr<OrderGateway>(new OrderGateway(config, std::move(socket)));
+  std::unique_ptr<PositionQueryServer> query;
+  if (config.query_listen) {
+    query = PositionQueryServer::create(*config.query_listen, error);
+    if (!query) return nullptr;
+  }
+  return std::unique_ptr<OrderGateway>(new OrderGateway(config, std::move(socket), std::move(query)));
 }
 
-OrderGateway::OrderGateway(const OrderGatewayConfig& config, UdpSocket socket)
+OrderGateway::OrderGateway(const OrderGatewayConfig& config, UdpSocket socket,
+                           std::unique_ptr<PositionQueryServer> query)
     : config_(config),
       socket_(std::move(socket)),
       engine_(std::make_unique<MatchingEngine>(config.matching)),
+      query_(std::move(query)),
       sender_(config.session, config.history_messages),
       receiver_(uint64_t{config.retry_ms} * 1000000, config.max_request_messages),
       receive_buffer_(std::make_unique<uint8_t[]>(kReceiveBuffer)),
@@ -215,6 +211,7 @@ void OrderGateway::service(uint64_t real_ns) noexcept {
     }
   }
   release_responses();
+  if (query_) query_->service(*engine_, exchange_time_);
   if (has_client_ && config_.heartbeat_ms != 0 &&
       real_ns - last_send_real_ns_ >= uint64_t{config_.heartbeat_ms} * 1000000) {
     ++stats_.heartbeats;
@@ -246,8 +243,13 @@ void OrderGateway::on_datagram(const uint8_t* p, size_t len, const Endpoint& fro
         return;
       }
       if (r.session != config_.session) {
-        ++stats_.wrong_session;
-        return;
+        // A request naming the client's own stream is its login (docs/order-entry.md, "Login").
+        if (receiver_.has_session() && r.session != receiver_.session()) {
+          ++stats_.wrong_session;
+          return;
+        }
+        learn_client(from);
+        return on_login(r);
       }
       learn_client(from);
       return on_request(r);
@@ -266,8 +268,9 @@ void OrderGateway::on_datagram(const uint8_t* p, size_t len, const Endpoint& fro
   if (pkt.is_heartbeat() || pkt.is_end_of_session())
     return receiver_.on_heartbeat(session, pkt.header.sequence, real_ns_);
   pkt.for_each_message([&](uint64_t sequence, const uint8_t* msg, uint16_t n) {
-    if (receiver_.on_message(session, sequence, real_ns_) == orders::SessionReceiver::Verdict::kDeliver)
-      on_client_message(msg, n);
+    if (receiver_.on_message(session, sequence, real_ns_) != orders::SessionReceiver::Verdict::kDeliver) return;
+    keep_client_message(pkt.header.session, sequence, msg, n);
+    on_client_message(msg, n);
   });
 }
 
@@ -278,6 +281,35 @@ void OrderGateway::on_client_message(const uint8_t* p, uint16_t len) noexcept {
   }
   InboundHandler handler(*this, load_be64(p));
   stats_.decode.record(ouch::dispatch_inbound(p + kAsOfSize, len - kAsOfSize, handler));
+}
+
+void OrderGateway::keep_client_message(const mold::SessionId& session, uint64_t sequence, const uint8_t* p,
+                                       uint16_t len) {
+  // One allocation per run, at the client's first message (the simulator, not the appliance's hot path).
+  if (!received_) received_ = std::make_unique<orders::SessionSender>(session, config_.history_messages);
+  received_->adopt(sequence, p, len);  // a block too long to keep is simply not echoed (counted then)
+}
+
+// The client asks where its stream ends here: its messages from r.sequence we have (up to r.count, one
+// per packet, as it sent them), then a heartbeat under ITS session carrying our next expected sequence
+// of its, then our own heartbeat (our next sequence), so that it re-requests the responses it missed.
+void OrderGateway::on_login(const mold::Request& r) noexcept {
+  ++stats_.logins;
+  const uint64_t expected = receiver_.expected();
+  const uint64_t end = std::min<uint64_t>(expected, r.sequence + r.count);
+  for (uint64_t s = r.sequence; s < end; ++s) {
+    const size_t n = received_ ? received_->retransmit(s, packet_, sizeof packet_) : 0;
+    if (n == 0) {
+      ++stats_.login_echo_missing;  // the client cannot complete its login: it keeps asking (and says so)
+      break;
+    }
+    ++stats_.login_echoes;
+    send(packet_, n);
+  }
+  uint8_t p[mold::kHeaderSize];
+  send(p, mold::encode_heartbeat(p, r.session, expected));
+  ++stats_.heartbeats;
+  send(packet_, sender_.heartbeat(packet_, sizeof packet_));
 }
 
 void OrderGateway::on_request(const mold::Request& r) noexcept {
@@ -319,78 +351,7 @@ void OrderGateway::release_responses() noexcept {
 void OrderGateway::send_response(const Response& r) noexcept {
   assert(has_client_);  // responses answer the client's requests
   uint8_t m[ouch::kMaxMessageLength];
-  size_t len = 0;
-  switch (r.type) {
-    case ResponseType::kAccepted:
-    case ResponseType::kReplaced: {
-      // Accepted and Replaced share their first 65 bytes' layout; fill both from one place.
-      const auto fill = [&](auto& a) {
-        a.timestamp = r.timestamp;
-        a.side = r.side;
-        a.shares = r.shares;
-        a.stock = r.stock;
-        a.price = r.price;
-        a.time_in_force = r.time_in_force;
-        a.firm = r.account;
-        a.display = r.display;
-        a.order_ref = r.order_ref;
-        a.capacity = kCapacity;
-        a.intermarket_sweep = kIntermarketSweep;
-        a.min_quantity = 0;
-        a.cross_type = kCrossType;
-        a.order_state = r.order_state;
-        a.bbo_weight = kBboWeight;
-      };
-      if (r.type == ResponseType::kAccepted) {
-        ouch::Accepted a;
-        fill(a);
-        a.token = r.token;
-        len = encoded(a, m);
-      } else {
-        ouch::Replaced a;
-        fill(a);
-        a.replacement_token = r.token;
-        a.previous_token = r.previous_token;
-        len = encoded(a, m);
-      }
-      break;
-    }
-    case ResponseType::kCanceled: {
-      ouch::Canceled c;
-      c.timestamp = r.timestamp;
-      c.token = r.token;
-      c.decrement_shares = r.decrement_shares;
-      c.reason = r.reason;
-      len = encoded(c, m);
-      break;
-    }
-    case ResponseType::kExecuted: {
-      ouch::Executed e;
-      e.timestamp = r.timestamp;
-      e.token = r.token;
-      e.executed_shares = r.executed_shares;
-      e.execution_price = r.execution_price;
-      e.liquidity_flag = r.liquidity;
-      e.match = r.match_number;
-      len = encoded(e, m);
-      break;
-    }
-    case ResponseType::kRejected: {
-      ouch::Rejected j;
-      j.timestamp = r.timestamp;
-      j.token = r.token;
-      j.reason = r.reason;
-      len = encoded(j, m);
-      break;
-    }
-    case ResponseType::kCancelReject: {
-      ouch::CancelReject i;
-      i.timestamp = r.timestamp;
-      i.token = r.token;
-      len = encoded(i, m);
-      break;
-    }
-  }
+  const size_t len = encode_response(r, m);
   const size_t n = sender_.send(m, static_cast<uint16_t>(len), packet_, sizeof packet_);
   assert(n != 0);  // any OUCH message fits a packet of ours
   ++stats_.messages_sent;
@@ -469,6 +430,9 @@ std::string OrderGateway::counters_json() const {
   add("heartbeats", s.heartbeats);
   add("end_of_session", s.end_of_session);
   add("send_errors", s.send_errors);
+  add("logins", s.logins);
+  add("login_echoes", s.login_echoes);
+  add("login_echo_missing", s.login_echo_missing);
   add("exchange_time", exchange_time_);
   add("feed_messages", m.feed_messages);
   add("mirror_errors", m.mirror_errors);

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "perf/sim/endpoint.hpp"
 #include "perf/sim/feed_observer.hpp"
 #include "perf/sim/matching_engine.hpp"
+#include "perf/sim/position_query.hpp"
 #include "perf/sim/udp_socket.hpp"
 
 namespace pmm::sim {
@@ -36,6 +38,7 @@ struct OrderGatewayConfig {
   uint32_t history_messages = 65536;     // responses kept for the client's re-requests; a power of two
   uint32_t retry_ms = 20;                // ask the client again for a hole not filled this long
   uint16_t max_request_messages = 1024;  // per re-request sent, and per client re-request answered
+  std::optional<Endpoint> query_listen;  // the position query server (position_query.hpp); none: off
   MatchingConfig matching;
 };
 
@@ -67,6 +70,10 @@ struct OrderGatewayStats {
   uint64_t retransmit_capped = 0;   // re-requests cut to max_request_messages
   uint64_t send_errors = 0;
   int last_send_errno = 0;
+  // Session logins (docs/order-entry.md, "Login"): requests naming the client's own session.
+  uint64_t logins = 0;
+  uint64_t login_echoes = 0;         // client messages echoed back
+  uint64_t login_echo_missing = 0;   // asked for but no longer kept (older than history_messages)
 };
 
 class OrderGateway : public FeedObserver {
@@ -96,6 +103,8 @@ class OrderGateway : public FeedObserver {
   uint64_t next_sequence() const noexcept { return sender_.next_sequence(); }
   const MatchingEngine& engine() const noexcept { return *engine_; }
   const OrderGatewayConfig& config() const noexcept { return config_; }
+  // The position query server, when configured (nullptr otherwise).
+  const PositionQueryServer* query_server() const noexcept { return query_.get(); }
 
   // Off the hot path (they allocate). The counters as one JSON object; the positions file: accounts
   // with positions and open orders, and the counters (docs/exchange-simulator.md, "Positions file").
@@ -126,10 +135,12 @@ class OrderGateway : public FeedObserver {
   class InboundHandler;
   friend class InboundHandler;
 
-  OrderGateway(const OrderGatewayConfig& config, UdpSocket socket);
+  OrderGateway(const OrderGatewayConfig& config, UdpSocket socket, std::unique_ptr<PositionQueryServer> query);
 
   void on_datagram(const uint8_t* p, size_t len, const Endpoint& from) noexcept;
   void on_request(const mold::Request& r) noexcept;
+  void on_login(const mold::Request& r) noexcept;
+  void keep_client_message(const mold::SessionId& session, uint64_t sequence, const uint8_t* p, uint16_t len);
   void on_client_message(const uint8_t* p, uint16_t len) noexcept;
   void submit(const Held& request, uint64_t as_of) noexcept;
   void apply(const Held& request, uint64_t now) noexcept;
@@ -141,8 +152,12 @@ class OrderGateway : public FeedObserver {
   OrderGatewayConfig config_;
   UdpSocket socket_;
   std::unique_ptr<MatchingEngine> engine_;
+  std::unique_ptr<PositionQueryServer> query_;
   orders::SessionSender sender_;
   orders::SessionReceiver receiver_;
+  // The client's messages as received (its session, its numbers): what a login echoes. Made at the
+  // first message, when the client's session name is known.
+  std::unique_ptr<orders::SessionSender> received_;
   std::unique_ptr<uint8_t[]> receive_buffer_;
   uint8_t packet_[kPacketBuffer] = {};
   std::vector<Held> held_;           // a heap, capacity max_held reserved

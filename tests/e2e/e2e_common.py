@@ -133,7 +133,10 @@ def sim_command(sim, day, feed_dest, retrans_listen, rate, *extra, order_listen,
     can finish recovering and unwinding; positions_out gets its positions file."""
     return [sim, "--json", *day, "--feed-dest", feed_dest, *(["--bind", bind] if bind else []),
             "--retrans-listen", retrans_listen, "--order-listen", order_listen, "--positions-out", positions_out,
-            "--rate", str(rate), "--linger-ms", "3000", "--heartbeat-ms", "100", *extra]
+            "--rate", str(rate), "--linger-ms", "3000", "--heartbeat-ms", "100",
+            # The appliance's session login completes before the first feed packet (the gateway answers
+            # during the delay), so when quoting starts never depends on process start-up timing.
+            "--start-delay-ms", "300", *extra]
 
 
 def finish_process(p, timeout):

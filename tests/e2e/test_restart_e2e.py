@@ -47,7 +47,8 @@ def appliance(p, data_dir):
 
 def simulator(p, positions_out):
     return [SIM, "--json", *DAY, "--feed-dest", f"127.0.0.1:{p}", "--retrans-listen", f"127.0.0.1:{p + 10}",
-            "--order-listen", f"127.0.0.1:{p + 11}", "--positions-out", positions_out, "--rate", str(RATE),
+            "--order-listen", f"127.0.0.1:{p + 11}", "--query-listen", f"127.0.0.1:{p + 12}",
+            "--positions-out", positions_out, "--rate", str(RATE),
             "--linger-ms", "3000", "--heartbeat-ms", "100"]
 
 
@@ -134,6 +135,18 @@ with tempfile.TemporaryDirectory(prefix="pmm_e2e_restart_") as tmp:
     for line in second_text.splitlines():
         if "recoverState" in line or "Replaying" in line or "restored " in line or "Clean shutdown" in line:
             print(line, flush=True)
+    # The session login (docs/order-entry.md, "Login"): the restarted appliance asked the gateway where its
+    # stream ends before sending anything, took any request the journal lost as sent, and so never used a
+    # sequence number twice (the gateway would drop the message as a duplicate).
+    print(f"restart: login_state {summary.get('login_state')} login_requests {summary.get('login_requests')} "
+          f"login_echoes {summary.get('login_echoes')} | gateway: logins {gw.get('logins')} login_echoes "
+          f"{gw.get('login_echoes')} duplicates {gw.get('duplicates')}", flush=True)
+    c.check(summary.get("login_state") == 2, f"restart: the login did not complete ({summary.get('login_state')})")
+    c.check(summary.get("login_echo_errors") == 0, f"restart: {summary.get('login_echo_errors')} echoes not applied")
+    c.check(gw.get("logins", 0) >= 2, f"the gateway saw {gw.get('logins')} login(s), expected one per start")
+    c.check(gw.get("duplicates") == 0, f"the gateway dropped {gw.get('duplicates')} reused sequence number(s)")
+    c.check(gw.get("login_echoes") == summary.get("login_echoes"),
+            f"echoes: the gateway sent {gw.get('login_echoes')}, the appliance took {summary.get('login_echoes')}")
     c.check(summary.get("orders_sent", 0) > 0, "restart: no order sent after the restart")
     c.check(summary.get("open_orders_at_exit") == 0, f"restart: {summary.get('open_orders_at_exit')} orders open at exit")
     c.check(not resting, f"{len(resting)} of our orders still rest at exchange-sim: {resting[:3]}")

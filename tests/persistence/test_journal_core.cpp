@@ -178,6 +178,26 @@ TEST(PersistenceConfig, TheGuideExampleAndDefaults) {
   EXPECT_EQ(c.journal_ring_size, 1024u);
 }
 
+TEST(PersistenceConfig, JournalCpuIsAutoMinusOneOrACpu) {
+  ps::PersistenceConfig c;
+  EXPECT_EQ(c.journal_cpu, ps::PersistenceConfig::kJournalCpuAuto) << "the default";
+  EXPECT_EQ(parse(R"({"journalCpu": 7})", c), "");
+  EXPECT_EQ(c.journal_cpu, 7);
+  EXPECT_EQ(parse(R"({"journalCpu": -1})", c), "");
+  EXPECT_EQ(c.journal_cpu, -1);
+  EXPECT_EQ(parse(R"({"journalCpu": "auto"})", c), "");
+  EXPECT_EQ(c.journal_cpu, ps::PersistenceConfig::kJournalCpuAuto);
+  EXPECT_EQ(parse(R"({"journalCpu": 4095})", c), "");
+  EXPECT_EQ(c.journal_cpu, 4095);
+  const std::string form = "persistence.journalCpu: expected \"auto\", -1 (unpinned) or a CPU number from 0 to 4095";
+  for (const char* bad : {R"({"journalCpu": -2})", R"({"journalCpu": 4096})", R"({"journalCpu": "7"})",
+                          R"({"journalCpu": "Auto"})", R"({"journalCpu": 1.5})", R"({"journalCpu": null})"}) {
+    ps::PersistenceConfig d;
+    EXPECT_EQ(parse(bad, d), form) << bad;
+    EXPECT_EQ(d.journal_cpu, ps::PersistenceConfig::kJournalCpuAuto) << bad << ": left untouched";
+  }
+}
+
 TEST(PersistenceConfig, ErrorsNameTheDottedKey) {
   const std::vector<std::pair<std::string, std::string>> cases{
       {R"({"journalSyncIntervalMs": 0})", "persistence.journalSyncIntervalMs: expected an integer from 1 to 60000"},

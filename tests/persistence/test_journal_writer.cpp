@@ -1,10 +1,13 @@
 // JournalWriter: a round trip against an in-memory reference (random types and sizes, many 64 KiB
 // segments, random group commits), the page rule on every record, per-segment CRC seeding, restart
-// (sequences continue, same segment or a new one), and fail-stop on injected sync/allocation errors.
+// (sequences continue, same segment or a new one), fail-stop on injected sync/allocation errors, and
+// append_entries (the drain's zero-copy form) against append as its reference.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -332,6 +335,104 @@ TEST(JournalWriter, AllocationErrorAtRolloverFailStops) {
   EXPECT_EQ(again->append(50, p.data(), 10), last + 1);
   ASSERT_TRUE(again->close());
   EXPECT_EQ(ps::verify_journal(tmp.journal()).status, ps::JournalStatus::Clean);
+}
+
+// append_entries (the journal core's drain: records encoded straight from ring slots, bounds checked
+// per run) against append one record at a time as the reference: random lengths 0..60 with garbage in
+// the slot after the payload, random bursts, the same group commits, 64 KiB segments so that pages and
+// rollovers fall everywhere in a burst. The two journals must hold records at the same offsets with the
+// same fields, and be byte-identical outside page 0, the CRCs (salted per segment) and the sync
+// markers' timestamps: padding and slack zero, nothing written after the last record.
+TEST(JournalWriter, AppendEntriesWritesWhatAppendWrites) {
+  TempDir ta, tb;
+  std::mt19937_64 rng(20261202);
+  std::vector<RefRecord> ref;
+  {
+    auto a = open_writer(ta.journal());
+    auto b = open_writer(tb.journal());
+    ASSERT_TRUE(a && b);
+    std::vector<ps::JournalEntry> burst(70);
+    while (b->segments_created() < 6) {
+      const size_t n = 1 + rng() % burst.size();
+      for (size_t i = 0; i < n; ++i) {
+        ps::JournalEntry& e = burst[i];
+        for (auto& x : e.payload) x = static_cast<uint8_t>(rng());  // garbage after `length` too
+        e.type = static_cast<uint16_t>(16 + rng() % 1000);
+        e.length = static_cast<uint16_t>(rng() % 4 == 0 ? 48 : rng() % (ps::JournalEntry::kMaxPayload + 1));
+        ref.push_back(RefRecord{e.type, std::vector<uint8_t>(e.payload, e.payload + e.length)});
+        ASSERT_EQ(a->append(e.type, e.payload, e.length), ref.size());
+      }
+      ASSERT_EQ(b->append_entries(burst.data(), n), n);
+      ASSERT_EQ(b->last_sequence(), ref.size());
+      ASSERT_EQ(b->segment_offset(), a->segment_offset()) << "sequence " << ref.size();
+      if (rng() % 16 == 0) {
+        ASSERT_TRUE(a->sync());
+        ASSERT_TRUE(b->sync());
+      }
+    }
+    ASSERT_TRUE(a->close());
+    ASSERT_TRUE(b->close());
+  }
+  ps::JournalReport report;
+  expect_equal(replay_all(tb.journal(), &report), ref);
+  EXPECT_EQ(report.status, ps::JournalStatus::Clean) << report.summary();
+
+  const std::vector<std::string> fa = journal_test::segment_files(ta.journal());
+  const std::vector<std::string> fb = journal_test::segment_files(tb.journal());
+  ASSERT_EQ(fa.size(), fb.size());
+  for (size_t s = 0; s < fa.size(); ++s) {
+    const journal_test::RawSegment wa = journal_test::walk_segment(fa[s]);
+    const journal_test::RawSegment wb = journal_test::walk_segment(fb[s]);
+    ASSERT_EQ(wa.records.size(), wb.records.size()) << fb[s];
+    std::vector<uint8_t> ba = journal_test::read_file(fa[s]);
+    std::vector<uint8_t> bb = journal_test::read_file(fb[s]);
+    ASSERT_EQ(ba.size(), bb.size());
+    std::fill(ba.begin(), ba.begin() + 4096, 0);
+    std::fill(bb.begin(), bb.begin() + 4096, 0);
+    for (size_t i = 0; i < wb.records.size(); ++i) {
+      const journal_test::RawRecord& x = wa.records[i];
+      const journal_test::RawRecord& y = wb.records[i];
+      ASSERT_EQ(y.offset, x.offset) << fb[s] << " record " << i;
+      ASSERT_EQ(y.type, x.type) << fb[s] << " offset " << y.offset;
+      ASSERT_EQ(y.length, x.length) << fb[s] << " offset " << y.offset;
+      ASSERT_EQ(y.sequence, x.sequence) << fb[s] << " offset " << y.offset;
+      std::fill_n(ba.begin() + static_cast<std::ptrdiff_t>(x.offset), 4, 0);
+      std::fill_n(bb.begin() + static_cast<std::ptrdiff_t>(y.offset), 4, 0);
+      if (y.type == ps::journal::kSyncMarker) {  // durable_through is compared, the timestamp is not
+        std::fill_n(ba.begin() + static_cast<std::ptrdiff_t>(x.offset + 24), 8, 0);
+        std::fill_n(bb.begin() + static_cast<std::ptrdiff_t>(y.offset + 24), 8, 0);
+      }
+    }
+    for (size_t off = 0; off < bb.size(); ++off)
+      ASSERT_EQ(bb[off], ba[off]) << fb[s] << " offset " << off;
+  }
+}
+
+TEST(JournalWriter, AppendEntriesStopsAtAFailure) {
+  TempDir tmp;
+  Injector::reset();
+  Injector::fail_preallocate_after = 1;  // the first segment is allocated, the second is not
+  auto w = open_writer(tmp.journal(), kSmallSegment, &kInjected);
+  ASSERT_TRUE(w);
+  std::vector<ps::JournalEntry> burst(32);
+  for (auto& e : burst) {
+    e.type = 77;
+    e.length = 60;
+    std::memset(e.payload, 0x5A, sizeof e.payload);
+  }
+  size_t appended = 0;
+  size_t got;
+  while ((got = w->append_entries(burst.data(), burst.size())) == burst.size()) appended += got;
+  appended += got;
+  EXPECT_TRUE(w->failed());
+  EXPECT_NE(w->error().find("preallocate"), std::string::npos) << w->error();
+  EXPECT_EQ(w->last_sequence(), appended) << "a short count is exactly what was appended";
+  EXPECT_EQ(w->append_entries(burst.data(), burst.size()), 0u);
+  w.reset();
+  Injector::reset();
+  const ps::JournalReport r = ps::verify_journal(tmp.journal());
+  EXPECT_EQ(r.status, ps::JournalStatus::Clean) << r.summary();
+  EXPECT_EQ(r.last_sequence, appended);
 }
 
 TEST(JournalWriter, OpenRejectsBadOptions) {

@@ -493,4 +493,15 @@ TEST(SnapshotSchedule, DueOnceTheIntervalHasPassedSinceTheLastSnapshot) {
   EXPECT_TRUE(s.due(t0 + std::chrono::minutes(35)));
 }
 
+TEST(SnapshotSchedule, AnyIntervalBelowAMinute) {  // bench_tick_to_trade's --snapshot-every-ms
+  using Clock = ps::SnapshotSchedule::Clock;
+  const Clock::time_point t0{};
+  ps::SnapshotSchedule s(Clock::duration(std::chrono::milliseconds(250)), t0);
+  EXPECT_FALSE(s.due(t0 + std::chrono::milliseconds(249)));
+  EXPECT_TRUE(s.due(t0 + std::chrono::milliseconds(250)));
+  s.taken(t0 + std::chrono::milliseconds(300));
+  EXPECT_FALSE(s.due(t0 + std::chrono::milliseconds(549)));
+  EXPECT_TRUE(s.due(t0 + std::chrono::milliseconds(550)));
+}
+
 }  // namespace

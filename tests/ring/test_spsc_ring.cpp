@@ -3,7 +3,9 @@
 // that checks every one of 5 million numbered records arrives exactly once, in order, intact.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <random>
@@ -121,7 +123,9 @@ TEST(SpscRing, BurstIsPartiallyEnqueuedWhenNearlyFull) {
 }
 
 // Random bursts and single try_push/try_pop against a reference bounded FIFO: a push of n accepts
-// exactly min(n, capacity - size) records, a pop of n returns exactly min(n, size), in FIFO order.
+// exactly min(n, capacity - size) records, a pop of n returns exactly min(n, size), in FIFO order; a
+// peek of n shows exactly min(n, size, slots before the end of the storage), in place, and a release of
+// k of them removes exactly those k.
 // Enough operations that the indices wrap the storage many times at every capacity.
 TEST(SpscRing, MatchesBoundedFifoReferenceAtEveryCapacity) {
   std::mt19937_64 rng(20261202);
@@ -130,12 +134,13 @@ TEST(SpscRing, MatchesBoundedFifoReferenceAtEveryCapacity) {
     std::deque<uint64_t> reference;
     uint64_t next_seq = 0;
     uint64_t pushed = 0;
+    uint64_t removed = 0;  // records popped or released: the read index
     std::vector<Record> buf(2 * capacity + 3);
     std::uniform_int_distribution<size_t> burst(0, 2 * capacity + 2);
     const size_t ops = std::max<size_t>(2000, 40 * capacity);
     for (size_t op = 0; op < ops; ++op) {
       const size_t n = burst(rng);
-      switch (rng() % 4) {
+      switch (rng() % 5) {
         case 0: {
           for (size_t i = 0; i < n; ++i) buf[i] = make_record(next_seq + i);
           const size_t accepted = ring.push_burst(buf.data(), n);
@@ -156,6 +161,23 @@ TEST(SpscRing, MatchesBoundedFifoReferenceAtEveryCapacity) {
             ASSERT_TRUE(intact(buf[i])) << "seq " << buf[i].seq;
             reference.pop_front();
           }
+          removed += got;
+          break;
+        }
+        case 3: {
+          const Record* first = nullptr;
+          const size_t got = ring.peek_burst(first, n);
+          ASSERT_EQ(got, std::min({n, reference.size(), capacity - removed % capacity}))
+              << "capacity " << capacity << " op " << op << " burst " << n;
+          for (size_t i = 0; i < got; ++i) {
+            ASSERT_EQ(first[i].seq, reference[i]) << "capacity " << capacity << " op " << op;
+            ASSERT_TRUE(intact(first[i])) << "seq " << first[i].seq;
+          }
+          ASSERT_EQ(ring.size_approx(), reference.size()) << "a peek removes nothing";
+          const size_t k = got == 0 ? 0 : rng() % (got + 1);
+          ring.release(k);
+          reference.erase(reference.begin(), reference.begin() + static_cast<std::ptrdiff_t>(k));
+          removed += k;
           break;
         }
         case 2: {
@@ -177,6 +199,7 @@ TEST(SpscRing, MatchesBoundedFifoReferenceAtEveryCapacity) {
             ASSERT_EQ(r.seq, reference.front()) << "capacity " << capacity << " op " << op;
             ASSERT_TRUE(intact(r)) << "seq " << r.seq;
             reference.pop_front();
+            ++removed;
           }
           break;
         }
@@ -187,7 +210,7 @@ TEST(SpscRing, MatchesBoundedFifoReferenceAtEveryCapacity) {
   }
 }
 
-// One producer, one consumer, random burst sizes on both sides, a small ring so both full and empty
+// One producer, one consumer (pop_burst, try_pop and peek_burst/release), random burst sizes on both sides, a small ring so both full and empty
 // happen often. Each side only spins (yielding) while the other makes progress, so the test ends as
 // soon as the records are through; meson's timeout bounds it if the ring ever loses one.
 TEST(SpscRing, TwoThreadStressEveryRecordOnceInOrderIntact) {
@@ -222,7 +245,15 @@ TEST(SpscRing, TwoThreadStressEveryRecordOnceInOrderIntact) {
   uint64_t bad_seq = 0, bad_payload = 0;
   while (expected < kRecords) {
     const size_t want = burst(rng);
-    const size_t got = want == 1 ? size_t{ring.try_pop(out[0])} : ring.pop_burst(out, want);
+    size_t got;
+    if (want % 3 == 0) {  // the zero-copy form: read in place, then release
+      const Record* first = nullptr;
+      got = ring.peek_burst(first, want);
+      std::copy(first, first + got, out);
+      ring.release(got);
+    } else {
+      got = want == 1 ? size_t{ring.try_pop(out[0])} : ring.pop_burst(out, want);
+    }
     if (got == 0) {
       std::this_thread::yield();
       continue;

@@ -209,5 +209,121 @@ TEST(TradingRecoveryInLoop, CleanShutdownAndRestartReplaysNothing) {
   run(101, true);
 }
 
+// The gap of docs/journal-records.md ("kill -9 between enqueue and drain"), made deterministic: the
+// journal core stops draining (its ring keeps the records) for a stretch in which the stage sends
+// requests, and the process dies then, so the ring's records are lost while the gateway has the
+// messages. The restarted stage recovers a lower next outbound sequence than the gateway expects. With
+// the session login the gateway echoes those k requests, the stage takes them as sent (tracker,
+// journal, numbering) and continues after them: no sequence used twice, every order known, positions
+// equal the engine's. Without it (login off) the same crash reuses numbers: the gateway drops them.
+struct PausedJournalRun {
+  uint64_t lost_requests = 0;     // the gateway's expected minus the recovered next outbound
+  uint64_t duplicates_after = 0;  // messages the gateway dropped as duplicates after the restart
+};
+
+PausedJournalRun run_journal_paused(uint64_t seed, bool login) {
+  PausedJournalRun out;
+  const std::vector<std::string> symbols = most_active_symbols(day(), 3);
+  risk::TradingConfig config = trading_config(symbols, kStrategy, loose_limits(symbols));
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("pmm-trading-paused-" + std::to_string(::getpid()) + "-" + std::to_string(seed));
+  std::filesystem::remove_all(dir);
+  ps::PersistenceConfig pc;
+  pc.data_directory = dir.string();
+  pc.journal_segment_bytes = 256u << 10;
+  ps::PosixFileOps ops;
+  std::mt19937_64 rng(seed);
+  const size_t pause_at = day().size() / 8 + rng() % (day().size() / 4);
+
+  auto first = std::make_unique<Persistence>(pc, config.orders, ops);
+  EXPECT_EQ(first->result.status, ps::RecoveryStatus::CleanStart) << first->log;
+  TradingLoop loop(day(), config, LoopOptions{});
+  EXPECT_EQ(loop.stage().figures().login_state.get(), 2u) << "a fresh stage logs in against a fresh gateway";
+  loop.stage().set_journal(&first->journal);
+  while (loop.index() < pause_at && loop.step()) first->drain();
+  first->sync();
+  // The journal core pauses: run until the stage sent a few requests whose records stay in the ring.
+  const uint64_t sent_before = loop.stage().figures().orders_sent.get();
+  while (loop.stage().figures().orders_sent.get() < sent_before + 5 && loop.step()) {
+  }
+  first->writer->abandon();  // kill -9: the ring's records die with the process
+  first.reset();
+
+  Persistence second(pc, config.orders, ops);
+  EXPECT_EQ(second.result.status, ps::RecoveryStatus::Success) << second.log;
+  EXPECT_EQ(second.shadow.apply_errors(), 0u) << second.shadow.first_apply_error();
+  out.lost_requests = loop.gateway_receiver().expected() - second.shadow.next_outbound();
+  EXPECT_GE(out.lost_requests, 5u) << "the crash must lose requests the gateway has";
+  const uint64_t duplicates_before = loop.gateway_receiver().counters().duplicates;
+  risk::TradingConfig config2 = config;
+  config2.epoch = config.epoch + 1;
+  config2.heartbeat_ns = 0;
+  config2.login = login;
+  loop.replace_stage([&](const pipe::QuoteWiring& w, orders::OrderEventSink& sink) {
+    return second.restored_stage(config2, w, sink);
+  });
+  second.drain();
+  if (login) {
+    const risk::TradingFigures& f = loop.stage().figures();
+    EXPECT_EQ(f.login_state.get(), 2u) << "logged in";
+    EXPECT_EQ(f.login_echoes.get(), out.lost_requests) << "every lost request echoed and taken";
+    EXPECT_EQ(f.login_echo_errors.get(), 0u);
+    EXPECT_EQ(loop.login_echoes(), out.lost_requests);
+    expect_stage_is_shadow(loop, second.shadow);  // the echoes are in the journal
+  }
+  // Without the login only a stretch: enough for the reused numbers to reach the gateway.
+  const size_t end = login ? day().size() : loop.index() + 3000;
+  while (loop.index() < end && loop.step()) {
+    if (!login && loop.gateway_receiver().counters().duplicates > duplicates_before) break;  // shown
+    second.drain();
+    if (login && loop.index() % 4000 == 0) expect_stage_is_shadow(loop, second.shadow);
+    if (::testing::Test::HasFailure()) break;
+  }
+  if (login) loop.finish_feed();
+  second.drain();
+  out.duplicates_after = loop.gateway_receiver().counters().duplicates - duplicates_before;
+  if (login && !::testing::Test::HasFailure()) {
+    EXPECT_EQ(out.duplicates_after, 0u) << "no sequence number used twice";
+    // Every message the engine got, in the stage's numbering: 1, 2, 3, ... with no number twice.
+    const std::vector<EngineRequest>& got = loop.engine_requests();
+    size_t first_wrong = got.size();
+    for (size_t i = 0; i < got.size() && first_wrong == got.size(); ++i)
+      if (got[i].sequence != i + 1) first_wrong = i;
+    EXPECT_EQ(first_wrong, got.size()) << "engine request " << first_wrong << " has sequence "
+                                       << (first_wrong < got.size() ? got[first_wrong].sequence : 0);
+    EXPECT_GT(loop.stage().figures().orders_sent.get(), 0u) << "quoting resumed after the login";
+    EXPECT_EQ(loop.stage().figures().bad_messages.get(), 0u);
+    expect_stage_is_shadow(loop, second.shadow);
+    EXPECT_EQ(loop.stage_positions(), loop.engine_positions());
+    EXPECT_EQ(loop.stage_open_orders(), loop.engine_open_orders()) << "every order at the exchange is known";
+    loop.stage().request_unwind();
+    for (int i = 0; i < 5 && !loop.stage().unwound(); ++i) loop.pump();
+    second.drain();
+    EXPECT_TRUE(loop.stage().unwound());
+    EXPECT_TRUE(loop.engine_open_orders().empty());
+    expect_stage_is_shadow(loop, second.shadow);
+  }
+  second.core->drain_and_sync();
+  second.writer->close();
+  std::filesystem::remove_all(dir);
+  return out;
+}
+
+// Seed 202 (the second by default) also loses responses some lost requests depended on (the tracker refuses
+// a replace before its order's Accepted): those echoes wait for the re-requested responses.
+TEST(TradingRecoveryInLoop, CrashWithRecordsStillInTheJournalRingLogsInAndReusesNoSequence) {
+  for (uint64_t s = 1; s <= seeds(); ++s) {
+    SCOPED_TRACE("seed " + std::to_string(s));
+    run_journal_paused(200 + s, true);
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+TEST(TradingRecoveryInLoop, WithoutTheLoginTheSameCrashReusesSequenceNumbers) {
+  const PausedJournalRun r = run_journal_paused(201, false);
+  ASSERT_GE(r.lost_requests, 5u);
+  EXPECT_GT(r.duplicates_after, 0u) << "the gap this login closes did not show: the test above proves nothing";
+}
+
 }  // namespace
 }  // namespace pmm::trading_test

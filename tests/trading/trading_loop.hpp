@@ -40,6 +40,7 @@
 #include "core/pipeline/tsc_clock.hpp"
 #include "perf/itch_day_generator.hpp"
 #include "perf/sim/matching_engine.hpp"
+#include "perf/sim/ouch_response_encoding.hpp"
 #include "risk/trading_stage.hpp"
 
 namespace pmm::trading_test {
@@ -131,79 +132,7 @@ inline risk::RiskLimits loose_limits(const std::vector<std::string>& symbols) {
 
 // ---- Engine <-> OUCH ----
 
-inline size_t encode_response(const sim::Response& r, uint8_t* out) {
-  switch (r.type) {
-    case sim::ResponseType::kAccepted:
-    case sim::ResponseType::kReplaced: {
-      const auto fill = [&](auto& a) {
-        a.timestamp = r.timestamp;
-        a.side = r.side;
-        a.shares = r.shares;
-        a.stock = r.stock;
-        a.price = r.price;
-        a.time_in_force = r.time_in_force;
-        a.firm = r.account;
-        a.display = r.display;
-        a.order_ref = r.order_ref;
-        a.capacity = 'P';
-        a.intermarket_sweep = 'N';
-        a.min_quantity = 0;
-        a.cross_type = 'N';
-        a.order_state = r.order_state;
-        a.bbo_weight = ' ';
-      };
-      if (r.type == sim::ResponseType::kAccepted) {
-        ouch::Accepted a;
-        fill(a);
-        a.token = r.token;
-        ouch::encode(a, out);
-        return ouch::Accepted::kLength;
-      }
-      ouch::Replaced a;
-      fill(a);
-      a.replacement_token = r.token;
-      a.previous_token = r.previous_token;
-      ouch::encode(a, out);
-      return ouch::Replaced::kLength;
-    }
-    case sim::ResponseType::kCanceled: {
-      ouch::Canceled m;
-      m.timestamp = r.timestamp;
-      m.token = r.token;
-      m.decrement_shares = r.decrement_shares;
-      m.reason = r.reason;
-      ouch::encode(m, out);
-      return ouch::Canceled::kLength;
-    }
-    case sim::ResponseType::kExecuted: {
-      ouch::Executed m;
-      m.timestamp = r.timestamp;
-      m.token = r.token;
-      m.executed_shares = r.executed_shares;
-      m.execution_price = r.execution_price;
-      m.liquidity_flag = r.liquidity;
-      m.match = r.match_number;
-      ouch::encode(m, out);
-      return ouch::Executed::kLength;
-    }
-    case sim::ResponseType::kRejected: {
-      ouch::Rejected m;
-      m.timestamp = r.timestamp;
-      m.token = r.token;
-      m.reason = r.reason;
-      ouch::encode(m, out);
-      return ouch::Rejected::kLength;
-    }
-    case sim::ResponseType::kCancelReject: {
-      ouch::CancelReject m;
-      m.timestamp = r.timestamp;
-      m.token = r.token;
-      ouch::encode(m, out);
-      return ouch::CancelReject::kLength;
-    }
-  }
-  return 0;
-}
+using sim::encode_response;  // the gateway's own encoder (perf/sim/ouch_response_encoding.hpp)
 
 // ---- The loop ----
 
@@ -262,6 +191,7 @@ class TradingLoop {
         clock_(pipe::TscClock::with_rate(1.0)),
         gateway_sender_(mold::make_session("PMMSIM0001"), 1u << 16),
         gateway_receiver_(1'000'000, 1024),
+        received_(mold::make_session(config.session.c_str()), 1u << 16),
         to_engine_rng_(options.to_engine.seed),
         to_stage_rng_(options.to_stage.seed) {
     config.response_latency_ns = options.latency_ns;
@@ -278,6 +208,15 @@ class TradingLoop {
     pipeline_config_.symbols = symbols_;
     const pipe::QuoteWiring wiring{pipeline_config_, tops_, responses_, orders_, clock_};
     stage_ = std::make_unique<risk::TradingStage>(config, wiring, sink_);
+    login();
+  }
+
+  // The stage's session login (docs/order-entry.md, "Login"), with the links flushed: done before the
+  // feed moves on, so when quoting starts does not depend on the links' delays.
+  void login() {
+    flush_ = true;
+    for (int i = 0; i < 10000 && stage_->figures().login_state.get() < 2; ++i) round();
+    flush_ = false;
   }
 
   // ---- Driving ----
@@ -392,6 +331,7 @@ class TradingLoop {
     stage_.reset();
     const pipe::QuoteWiring wiring{pipeline_config_, tops_, responses_, orders_, clock_};
     stage_ = make(wiring, sink_);
+    login();
   }
 
   // ---- Hooks ----
@@ -417,7 +357,9 @@ class TradingLoop {
   const orders::SessionReceiver& gateway_receiver() const noexcept { return gateway_receiver_; }
   const orders::SessionSender& gateway_sender() const noexcept { return gateway_sender_; }
   uint64_t late_orders() const noexcept { return late_orders_; }  // requests the feed had passed
-  uint64_t stage_requests() const noexcept { return stage_requests_; }
+  uint64_t stage_requests() const noexcept { return stage_requests_; }  // re-requests (logins not counted)
+  uint64_t login_requests() const noexcept { return login_requests_; }
+  uint64_t login_echoes() const noexcept { return login_echoes_; }
   uint64_t gateway_requests() const noexcept { return gateway_requests_; }
   uint64_t dropped_stage_packets() const noexcept { return dropped_stage_; }
   uint64_t dropped_responses() const noexcept { return dropped_responses_; }
@@ -566,6 +508,15 @@ class TradingLoop {
   }
 
   void from_stage(const pipe::TxEvent& tx) {
+    if (mold::Request r; ouch::classify_datagram(tx.payload, tx.length) == ouch::DatagramKind::kRequest &&
+                         mold::parse_request(tx.payload, tx.length, r) && r.session != gateway_sender_.session()) {
+      ++login_requests_;  // a login: not one of the packets the hooks see
+      ToEngine t;
+      t.release = release_at(to_engine_rng_, options_.to_engine, engine_last_release_);
+      t.packet.assign(tx.payload, tx.payload + tx.length);
+      engine_link_.push_back(std::move(t));
+      return;
+    }
     StagePacket sp;
     sp.feed_index = index_;
     sp.packet = tx.payload;
@@ -615,7 +566,7 @@ class TradingLoop {
     if (ouch::classify_datagram(p, len) == ouch::DatagramKind::kRequest) {
       mold::Request r;
       ASSERT_TRUE(mold::parse_request(p, len, r));
-      EXPECT_EQ(r.session, gateway_sender_.session());
+      if (r.session != gateway_sender_.session()) return answer_login(r);
       for (uint64_t s = r.sequence; s < r.sequence + r.count && s < gateway_sender_.next_sequence(); ++s) {
         uint8_t packet[pipe::kTxPayloadCapacity];
         const size_t n = gateway_sender_.retransmit(s, packet, sizeof packet);
@@ -635,8 +586,30 @@ class TradingLoop {
     pkt.for_each_message([&](uint64_t seq, const uint8_t* m, uint16_t n) {
       if (gateway_receiver_.on_message(session, seq, gateway_now_) != orders::SessionReceiver::Verdict::kDeliver)
         return;
+      received_.adopt(seq, m, n);
       on_client_message(seq, m, n);
     });
+  }
+
+  // The login (as perf/sim/order_gateway.cpp answers it): the stage's messages from r.sequence we
+  // received, a heartbeat under its session with our next expected, our own heartbeat.
+  void answer_login(const mold::Request& r) {
+    EXPECT_EQ(r.session, received_.session());
+    const uint64_t expected = gateway_receiver_.expected();
+    for (uint64_t s = r.sequence; s < expected && s - r.sequence < r.count; ++s) {
+      uint8_t packet[pipe::kTxPayloadCapacity];
+      const size_t n = received_.retransmit(s, packet, sizeof packet);
+      EXPECT_NE(n, 0u) << "stage message " << s << " no longer kept";
+      if (n == 0) break;
+      ++login_echoes_;
+      to_stage_packet(packet, n);
+    }
+    pipe::OrderResponseEvent e;
+    e.kind = pipe::OrderEventKind::kHeartbeat;
+    e.sequence = expected;
+    std::memcpy(e.session, r.session.data(), sizeof e.session);
+    to_stage(e);
+    send_gateway_heartbeat();
   }
 
   // A gateway packet (one message) as the stage's parse stage would hand it over.
@@ -760,6 +733,7 @@ class TradingLoop {
 
   orders::SessionSender gateway_sender_;
   orders::SessionReceiver gateway_receiver_;
+  orders::SessionSender received_;  // the stage's messages as delivered (its session, its numbers): logins echo them
   std::deque<ToEngine> engine_link_;
   std::deque<ToStage> stage_link_;
   std::deque<Held> held_;
@@ -775,7 +749,7 @@ class TradingLoop {
   bool feed_ended_ = false;
   bool flush_ = false;
   uint64_t late_orders_ = 0, stage_requests_ = 0, gateway_requests_ = 0, dropped_stage_ = 0,
-           dropped_responses_ = 0;
+           dropped_responses_ = 0, login_requests_ = 0, login_echoes_ = 0;
 };
 
 }  // namespace pmm::trading_test
