@@ -144,15 +144,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<pmm::app::TradingPersistence> persistence;
   pmm::app::JournalCpuPlacement journal_cpu;  // persistence.journalCpu
   if (trading) {
-    if (std::string e = pmm::app::make_trading_config(config, trading_config); !e.empty()) {
-      std::fprintf(stderr, "[pmm] error: %s\n", e.c_str());
-      return 2;
-    }
     pmm::persistence::PersistenceConfig persistence_config;
-    if (std::string e = pmm::persistence::parse_persistence_config(
-            config.persistence_json.empty() ? "{}" : config.persistence_json, persistence_config);
-        !e.empty()) {
-      std::fprintf(stderr, "[pmm] error: config: %s\n", e.c_str());
+    if (std::string e = pmm::app::make_trading_config(config, trading_config, &persistence_config); !e.empty()) {
+      std::fprintf(stderr, "[pmm] error: %s\n", e.c_str());
       return 2;
     }
     if (persistence_config.enabled) {

@@ -17,7 +17,8 @@ bool trading_enabled(const pipe::PipelineConfig& c, std::string& why) {
   return false;
 }
 
-std::string make_trading_config(const pipe::PipelineConfig& c, risk::TradingConfig& out) {
+std::string make_trading_config(const pipe::PipelineConfig& c, risk::TradingConfig& out,
+                                persistence::PersistenceConfig* persistence) {
   out.symbols = c.symbols;
   if (std::string e = strategy::parse_strategy_json(c.strategy_json.empty() ? "{}" : c.strategy_json, c.symbols,
                                                     out.strategy);
@@ -51,6 +52,7 @@ std::string make_trading_config(const pipe::PipelineConfig& c, risk::TradingConf
   const orders::EpochResult epoch = orders::advance_epoch_file(pc.data_directory + "/order-epoch");
   if (!epoch.error.empty()) return "order-token epoch: " + epoch.error;
   out.epoch = epoch.epoch;
+  if (persistence != nullptr) *persistence = pc;
   return "";
 }
 

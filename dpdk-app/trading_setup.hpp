@@ -7,6 +7,7 @@
 
 #include "core/orders/order_events.hpp"
 #include "core/pipeline/pipeline_config.hpp"
+#include "persistence/persistence_config.hpp"
 #include "risk/trading_stage.hpp"
 
 namespace pmm::app {
@@ -15,7 +16,9 @@ namespace pmm::app {
 bool trading_enabled(const pipe::PipelineConfig& c, std::string& why);
 
 // Fills `out` (epoch included: this advances <persistence.dataDirectory>/order-epoch). Returns "" or an
-// error naming the key ("config: risk.max_position: ...") or the epoch file's problem.
-std::string make_trading_config(const pipe::PipelineConfig& c, risk::TradingConfig& out);
+// error naming the key ("config: risk.max_position: ...") or the epoch file's problem. The parsed
+// "persistence" section (it names the epoch's directory) goes to `persistence` when given.
+std::string make_trading_config(const pipe::PipelineConfig& c, risk::TradingConfig& out,
+                                persistence::PersistenceConfig* persistence = nullptr);
 
 }  // namespace pmm::app
