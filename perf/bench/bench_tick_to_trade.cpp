@@ -58,6 +58,7 @@
 #include "perf/feed_packetizer.hpp"
 #include "perf/itch_day_generator.hpp"
 #include "perf/sim/matching_engine.hpp"
+#include "perf/sim/ouch_request_decoding.hpp"
 #include "perf/sim/ouch_response_encoding.hpp"
 #include "persistence/persistence_config.hpp"
 #include "risk/trading_stage.hpp"
@@ -231,34 +232,15 @@ class Exchange {
     Exchange& x;
     explicit Requests(Exchange& e) : x(e) {}
     void on(const pmm::ouch::EnterOrder& m) noexcept {
-      sim::EnterRequest r;
-      r.account = m.firm;
-      r.token = m.token;
-      r.side = m.side;
-      r.shares = m.shares;
-      r.stock = m.stock;
-      r.price = m.price;
-      r.time_in_force = m.time_in_force;
-      r.display = m.display;
-      x.engine_->enter(r, x.now_);
+      x.engine_->enter(sim::enter_request(m), x.now_);
       ++x.stats_.enters;
     }
     void on(const pmm::ouch::ReplaceOrder& m) noexcept {
-      sim::ReplaceRequest r;
-      r.account = x.account_;
-      r.existing_token = m.existing_token;
-      r.replacement_token = m.replacement_token;
-      r.shares = m.shares;
-      r.price = m.price;
-      x.engine_->replace(r, x.now_);
+      x.engine_->replace(sim::replace_request(m, x.account_), x.now_);
       ++x.stats_.replaces;
     }
     void on(const pmm::ouch::CancelOrder& m) noexcept {
-      sim::CancelRequest r;
-      r.account = x.account_;
-      r.token = m.token;
-      r.shares = m.shares;
-      x.engine_->cancel(r, x.now_);
+      x.engine_->cancel(sim::cancel_request(m, x.account_), x.now_);
       ++x.stats_.cancels;
     }
   };

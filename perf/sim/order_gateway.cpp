@@ -7,6 +7,7 @@
 #include "core/byte_order.hpp"
 #include "core/order_session_framing.hpp"
 #include "perf/json_text.hpp"
+#include "perf/sim/ouch_request_decoding.hpp"
 #include "perf/sim/ouch_response_encoding.hpp"
 
 namespace pmm::sim {
@@ -59,34 +60,15 @@ class OrderGateway::InboundHandler {
       g_.session_account_ = m.firm;
       g_.have_account_ = true;
     }
-    EnterRequest r;
-    r.account = m.firm;
-    r.token = m.token;
-    r.side = m.side;
-    r.shares = m.shares;
-    r.stock = m.stock;
-    r.price = m.price;
-    r.time_in_force = m.time_in_force;
-    r.display = m.display;
-    submit(r);
+    submit(enter_request(m));
   }
   void on(const ouch::ReplaceOrder& m) noexcept {
     ++g_.stats_.replaces;
-    ReplaceRequest r;
-    r.account = g_.session_account_;
-    r.existing_token = m.existing_token;
-    r.replacement_token = m.replacement_token;
-    r.shares = m.shares;
-    r.price = m.price;
-    submit(r);
+    submit(replace_request(m, g_.session_account_));
   }
   void on(const ouch::CancelOrder& m) noexcept {
     ++g_.stats_.cancels;
-    CancelRequest r;
-    r.account = g_.session_account_;
-    r.token = m.token;
-    r.shares = m.shares;
-    submit(r);
+    submit(cancel_request(m, g_.session_account_));
   }
   void on(const ouch::ModifyOrder&) noexcept { ++g_.stats_.unsupported; }
   void on(const ouch::TradeNow&) noexcept { ++g_.stats_.unsupported; }

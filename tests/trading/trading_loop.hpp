@@ -40,6 +40,7 @@
 #include "core/pipeline/tsc_clock.hpp"
 #include "perf/itch_day_generator.hpp"
 #include "perf/sim/matching_engine.hpp"
+#include "perf/sim/ouch_request_decoding.hpp"
 #include "perf/sim/ouch_response_encoding.hpp"
 #include "risk/trading_stage.hpp"
 
@@ -660,32 +661,13 @@ class TradingLoop {
     uint64_t now;
     explicit InboundHandler(TradingLoop& l, uint64_t t) : loop(l), now(t) {}
     void on(const ouch::EnterOrder& m) noexcept {
-      sim::EnterRequest r;
-      r.account = m.firm;
-      r.token = m.token;
-      r.side = m.side;
-      r.shares = m.shares;
-      r.stock = m.stock;
-      r.price = m.price;
-      r.time_in_force = m.time_in_force;
-      r.display = m.display;
-      loop.engine_->enter(r, now);
+      loop.engine_->enter(sim::enter_request(m), now);
     }
     void on(const ouch::ReplaceOrder& m) noexcept {
-      sim::ReplaceRequest r;
-      r.account = loop.account_;
-      r.existing_token = m.existing_token;
-      r.replacement_token = m.replacement_token;
-      r.shares = m.shares;
-      r.price = m.price;
-      loop.engine_->replace(r, now);
+      loop.engine_->replace(sim::replace_request(m, loop.account_), now);
     }
     void on(const ouch::CancelOrder& m) noexcept {
-      sim::CancelRequest r;
-      r.account = loop.account_;
-      r.token = m.token;
-      r.shares = m.shares;
-      loop.engine_->cancel(r, now);
+      loop.engine_->cancel(sim::cancel_request(m, loop.account_), now);
     }
   };
 
