@@ -360,6 +360,7 @@ class TradingLoop {
   uint64_t late_orders() const noexcept { return late_orders_; }  // requests the feed had passed
   uint64_t stage_requests() const noexcept { return stage_requests_; }  // re-requests (logins not counted)
   uint64_t login_requests() const noexcept { return login_requests_; }
+  uint64_t stage_heartbeats() const noexcept { return stage_heartbeats_; }
   uint64_t login_echoes() const noexcept { return login_echoes_; }
   uint64_t gateway_requests() const noexcept { return gateway_requests_; }
   uint64_t dropped_stage_packets() const noexcept { return dropped_stage_; }
@@ -514,6 +515,19 @@ class TradingLoop {
       ++login_requests_;  // a login: not one of the packets the hooks see
       ToEngine t;
       t.release = release_at(to_engine_rng_, options_.to_engine, engine_last_release_);
+      t.packet.assign(tx.payload, tx.payload + tx.length);
+      engine_link_.push_back(std::move(t));
+      return;
+    }
+    if (mold::DownstreamPacket hb; ouch::classify_datagram(tx.payload, tx.length) != ouch::DatagramKind::kRequest &&
+                                   mold::parse_downstream(tx.payload, tx.length, hb) == mold::ParseError::kNone &&
+                                   hb.is_heartbeat()) {
+      // The stage's idle heartbeat (wall-clock driven, so it appears only when a slow machine makes the
+      // stage quiet long enough): the gateway takes it as any heartbeat; it is not an order packet and
+      // draws no link delay, so the order stream stays the same whether or not one appears.
+      ++stage_heartbeats_;
+      ToEngine t;
+      t.release = engine_last_release_;
       t.packet.assign(tx.payload, tx.payload + tx.length);
       engine_link_.push_back(std::move(t));
       return;
@@ -731,7 +745,8 @@ class TradingLoop {
   bool feed_ended_ = false;
   bool flush_ = false;
   uint64_t late_orders_ = 0, stage_requests_ = 0, gateway_requests_ = 0, dropped_stage_ = 0,
-           dropped_responses_ = 0, login_requests_ = 0, login_echoes_ = 0;
+           dropped_responses_ = 0, login_requests_ = 0, login_echoes_ = 0,
+           stage_heartbeats_ = 0;
 };
 
 }  // namespace pmm::trading_test
