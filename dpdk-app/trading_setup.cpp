@@ -40,6 +40,8 @@ std::string make_trading_config(const pipe::PipelineConfig& c, risk::TradingConf
   out.history_messages = c.order_history;
   out.retry_ns = uint64_t{c.order_retry_ms} * 1'000'000;
   out.heartbeat_ns = uint64_t{c.order_heartbeat_ms} * 1'000'000;
+  out.login_retry_ns = uint64_t{c.order_login_retry_ms} * 1'000'000;
+  out.login_max_echo = static_cast<uint16_t>(c.order_login_max_echo);
   out.response_latency_ns = c.response_latency_us * 1000;
   out.burst = c.burst * 2;
 

@@ -21,6 +21,7 @@ const char* const kEmbeddedDevConfig = R"({
                       "window_messages": 262144, "max_request_messages": 10000 },
   "orders": { "port": 26402, "gateway": "127.0.0.1:26420", "firm": "PMM1", "session": "PMMORDERS",
               "max_open_orders": 256, "history_messages": 65536, "retry_ms": 20, "heartbeat_ms": 100,
+              "login_retry_ms": 50, "login_max_echo": 4096,
               "fee_maker_e4": -20, "fee_taker_e4": 30, "response_latency_us": 0 },
   "pipeline": { "burst": 32, "ring_size": 4096, "pool_packets": 8192,
                 "cores": [ { "cpu": -1, "stages": ["rx", "parse", "book", "quote", "tx"] } ] },
@@ -85,6 +86,8 @@ std::string parse_config(const std::string& json, PipelineConfig& c) {
     s.uint("history_messages", c.order_history, 64, 1u << 24);
     s.uint("retry_ms", c.order_retry_ms, 1, 60000);
     s.uint("heartbeat_ms", c.order_heartbeat_ms, 0, 60000);
+    s.uint("login_retry_ms", c.order_login_retry_ms, 1, 60000);
+    s.uint("login_max_echo", c.order_login_max_echo, 1, 65534);
     s.integer("fee_maker_e4", c.fee_maker_e4, -1000000, 1000000);
     s.integer("fee_taker_e4", c.fee_taker_e4, -1000000, 1000000);
     s.uint("response_latency_us", c.response_latency_us, 0, 3600000000ull);

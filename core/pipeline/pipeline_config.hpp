@@ -40,6 +40,8 @@ struct PipelineConfig {
   uint32_t order_history = 65536;          // sent messages kept for the gateway's re-requests (power of two)
   uint32_t order_retry_ms = 20;            // re-request a hole in the gateway's stream after this long
   uint32_t order_heartbeat_ms = 100;       // heartbeat on our stream after this long without sending (0: none)
+  uint32_t order_login_retry_ms = 50;      // login request again after this long without a complete answer
+  uint32_t order_login_max_echo = 4096;    // echoes held (and asked for per login request)
   int64_t fee_maker_e4 = 0;                // fee per share in 1/10000 $ (negative: rebate)
   int64_t fee_taker_e4 = 0;
   uint64_t response_latency_us = 0;        // deterministic mode: apply responses at exchange time + this

@@ -56,6 +56,8 @@ std::map<std::string, std::string> fields(const PipelineConfig& c) {
       {"orders.history_messages", std::to_string(c.order_history)},
       {"orders.retry_ms", std::to_string(c.order_retry_ms)},
       {"orders.heartbeat_ms", std::to_string(c.order_heartbeat_ms)},
+      {"orders.login_retry_ms", std::to_string(c.order_login_retry_ms)},
+      {"orders.login_max_echo", std::to_string(c.order_login_max_echo)},
       {"orders.fee_maker_e4", std::to_string(c.fee_maker_e4)},
       {"orders.fee_taker_e4", std::to_string(c.fee_taker_e4)},
       {"orders.response_latency_us", std::to_string(c.response_latency_us)},
@@ -170,6 +172,8 @@ const KeyCase kEveryKey[] = {
     {"orders.history_messages", "128", "128"},
     {"orders.retry_ms", "7", "7"},
     {"orders.heartbeat_ms", "250", "250"},
+    {"orders.login_retry_ms", "75", "75"},
+    {"orders.login_max_echo", "512", "512"},
     {"orders.fee_maker_e4", "-7", "-7"},
     {"orders.fee_taker_e4", "11", "11"},
     {"orders.response_latency_us", "500", "500"},
@@ -269,6 +273,9 @@ TEST(PipelineConfigErrors, OutOfRange) {
   expect_error({"orders.gateway=10.1.2.4"}, "orders.gateway", {"expected IP:PORT"});
   expect_error({"orders.firm=TOOLONG"}, "orders.firm", {"expected 1 to 4 characters"});
   expect_error({"orders.session=ELEVENCHARS"}, "orders.session", {"expected 1 to 10 characters"});
+  expect_error({"orders.login_retry_ms=0"}, "orders.login_retry_ms", {"from 1 to 60000"});
+  expect_error({"orders.login_max_echo=0"}, "orders.login_max_echo", {"from 1 to 65534"});
+  expect_error({"orders.login_max_echo=65535"}, "orders.login_max_echo", {"from 1 to 65534"});
   expect_error({"orders.history_messages=100"}, "orders.history_messages", {"power of two"});
   expect_error({"orders.fee_taker_e4=1000001"}, "orders.fee_taker_e4", {"from -1000000 to 1000000"});
   expect_error({"risk=3"}, "risk", {"an object"});
