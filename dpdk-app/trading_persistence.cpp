@@ -8,7 +8,6 @@
 
 #include "dpdk-app/journal_cpu.hpp"
 #include "dpdk-app/risk_state_file.hpp"
-#include "persistence/journal_compaction.hpp"
 #include "persistence/state_snapshots.hpp"
 
 namespace pmm::app {
@@ -25,13 +24,15 @@ TradingPersistence::TradingPersistence(const ps::PersistenceConfig& config, cons
       journal_(ring_),
       md_ring_(config.journal_ring_size),
       md_journal_(md_ring_),
-      snapshot_interval_(std::chrono::minutes(config.snapshot_interval_min)) {}
+      snapshot_interval_(std::chrono::minutes(config.snapshot_interval_min)),
+      snapshot_image_(config.snapshot_buffer_bytes) {}
 
 TradingPersistence::~TradingPersistence() {
   if (thread_.joinable()) {
     stop_.store(true, std::memory_order_release);
     thread_.join();
   }
+  snapshot_files_.reset();  // before the writer it reads
 }
 
 std::unique_ptr<TradingPersistence> TradingPersistence::start(const ps::PersistenceConfig& config,
@@ -189,18 +190,49 @@ std::string TradingPersistence::restored_line() const {
 
 void TradingPersistence::launch(int cpu) {
   assert(!thread_.joinable());
+  ps::SnapshotFileThreadOptions so;
+  so.keep_snapshots = config_.keep_snapshots;
+  so.journal_directory = config_.journal_directory();
+  so.compaction_threshold = config_.compaction_threshold;
+  snapshot_files_ = std::make_unique<ps::SnapshotFileThread>(ops_, result_.directory->snapshots(), *writer_, so, log_);
   thread_ = std::thread([this] { loop(); });
-  // Pinned from here, like the pipeline cores: the first microseconds elsewhere do no harm.
+  // Pinned from here, like the pipeline cores: the first microseconds elsewhere do no harm. The sync
+  // thread and the snapshot file thread go with it: all the persistence work shares the journal CPU
+  // (they mostly wait for the disk), never a pipeline core's.
   if (cpu >= 0) {
     if (const std::string e = pin_thread(thread_, cpu); !e.empty())
       ps::log_line(log_, ps::LogLevel::Warning, "journal thread: " + e + " (running unpinned)");
+    if (ps::JournalSyncThread* sync = writer_->sync_thread())
+      if (const std::string e = pin_thread(sync->thread(), cpu); !e.empty())
+        ps::log_line(log_, ps::LogLevel::Warning, "journal sync thread: " + e + " (running unpinned)");
+    if (const std::string e = pin_thread(snapshot_files_->thread(), cpu); !e.empty())
+      ps::log_line(log_, ps::LogLevel::Warning, "snapshot file thread: " + e + " (running unpinned)");
   }
+}
+
+void TradingPersistence::capture_snapshot() noexcept {
+  // The shadow at its exact sequence, serialised into memory here (the only part of a snapshot on this
+  // thread); the file thread writes it once the sequence is durable, which is asked for right away.
+  const auto start = std::chrono::steady_clock::now();
+  const uint64_t sequence = shadow_.sequence();
+  const auto created = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  const std::string e = snapshot_image_.capture(shadow_, sequence, static_cast<uint64_t>(created.count()));
+  const auto took = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+  capture_ns_.store(capture_ns_.load(std::memory_order_relaxed) + took, std::memory_order_relaxed);
+  if (took > capture_max_ns_.load(std::memory_order_relaxed)) capture_max_ns_.store(took, std::memory_order_relaxed);
+  if (!e.empty()) {
+    ps::log_line(log_, ps::LogLevel::Error, "Snapshot at sequence " + std::to_string(sequence) + " failed: " + e);
+    return;
+  }
+  core_->request_sync();
+  snapshot_files_->submit(snapshot_image_);
 }
 
 void TradingPersistence::loop() noexcept {
   using Clock = ps::SnapshotSchedule::Clock;
   ps::SnapshotSchedule schedule(snapshot_interval_, Clock::now());
-  bool want_snapshot = false;
   while (!stop_.load(std::memory_order_acquire)) {
     const uint32_t n = core_->run_once();
     if (core_->failed()) break;  // the core closed the ring: the stage stops quoting
@@ -210,20 +242,9 @@ void TradingPersistence::loop() noexcept {
     // The snapshot schedule: one clock read per idle pass is plenty (minutes apart).
     if (n == 0) {
       const Clock::time_point now = Clock::now();
-      if (!want_snapshot && schedule.due(now)) {
-        want_snapshot = true;
-        core_->request_sync();  // a snapshot must be at a durable sequence
-      } else if (want_snapshot && shadow_.sequence() <= writer_->durable_sequence()) {
-        const ps::SnapshotTakeResult t =
-            ps::take_snapshot(shadow_, shadow_.sequence(), result_.directory->snapshots(), config_.keep_snapshots, log_);
-        // The writer only appends to the last segment, which compaction never deletes.
-        if (t.ok)
-          (void)ps::compact_journal(ops_, config_.journal_directory(), t.oldest_retained_sequence,
-                                    config_.compaction_threshold, log_);
-        schedule.taken(now);
-        want_snapshot = false;
-      } else if (want_snapshot) {
-        core_->request_sync();
+      if (schedule.due(now) && !snapshot_files_->busy()) {
+        capture_snapshot();
+        schedule.taken(now);  // also after a failure: a failing capture is not repeated every pass
       }
       // Idle: on a small machine this thread shares a CPU with a pipeline core (and an unpinned one may
       // anyway). 100 us is far below journalSyncIntervalMs and the ring holds journalRingSize records.
@@ -239,6 +260,9 @@ bool TradingPersistence::stop(std::string& error) {
     thread_.join();
   }
   const bool synced = core_->drain_and_sync();
+  // The last interval snapshot: written now that everything is durable (or dropped if the journal failed).
+  if (snapshot_files_) snapshot_files_->wait_idle();
+  snapshot_files_.reset();
   if (shadow_.has_risk() && shadow_.risk_changes() != risk_written_) write_risk_state();  // drained just now
   const bool closed = writer_->close();
   if (!synced || !closed || writer_->failed()) {

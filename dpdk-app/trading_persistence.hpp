@@ -1,9 +1,10 @@
 // The trading state's persistence in the appliance (docs/recovery.md, "In the appliance"): recovery into
 // the shadow state before the pipeline is built, then the write-ahead journal for the rest of the run
 // (the trading stage's JournalRing, the JournalWriter continuing at the recovered sequence, the
-// JournalCore applying each appended record to the shadow), interval snapshots taken from the shadow on
-// the journal thread, and a clean shutdown at stop. The shadow is touched by the journal thread only
-// (and by the control thread before launch() and after stop()).
+// JournalCore applying each appended record to the shadow; the group commit runs on the writer's sync
+// thread), interval snapshots captured from the shadow on the journal thread into a preallocated image
+// and written by a snapshot file thread, and a clean shutdown at stop. The shadow is touched by the
+// journal thread only (and by the control thread before launch() and after stop()).
 #pragma once
 
 #include <atomic>
@@ -22,6 +23,8 @@
 #include "persistence/logger.hpp"
 #include "persistence/persistence_config.hpp"
 #include "persistence/recovery.hpp"
+#include "persistence/snapshot_file_thread.hpp"
+#include "persistence/snapshot_image.hpp"
 #include "risk/trading_stage.hpp"
 
 namespace pmm::app {
@@ -65,9 +68,10 @@ class TradingPersistence {
   // Set-up, before launch(): snapshots every `interval` instead of persistence.snapshotIntervalMin
   // (bench_tick_to_trade takes them every few hundred milliseconds).
   void set_snapshot_interval(std::chrono::milliseconds interval) noexcept { snapshot_interval_ = interval; }
-  // The journal thread: the JournalCore loop and the snapshot schedule. `cpu` >= 0 pins it there
-  // (persistence.journalCpu as placed by place_journal_thread, dpdk-app/journal_cpu.hpp); if the
-  // process may not use that CPU, a warning is logged and the thread runs unpinned. -1: unpinned.
+  // The journal thread: the JournalCore loop and the snapshot schedule; and the snapshot file thread.
+  // `cpu` >= 0 pins both, and the writer's sync thread, there (persistence.journalCpu as placed by
+  // place_journal_thread, dpdk-app/journal_cpu.hpp); if the process may not use that CPU, a warning is
+  // logged and the thread runs unpinned. -1: unpinned (they run where the caller may run).
   void launch(int cpu = -1);
   // After the producers stopped (pipeline drained, cores joined): ends the loop, which drains the ring
   // and syncs. Then closes the writer and, if nothing failed, writes the final snapshot and the
@@ -78,6 +82,10 @@ class TradingPersistence {
   uint64_t durable_sequence() const noexcept { return writer_->durable_sequence(); }
   uint64_t records() const noexcept { return core_->records(); }
   bool failed() const noexcept { return writer_->failed(); }
+  // The journal thread's share of the interval snapshots: time spent serialising the shadow (all, longest).
+  uint64_t snapshot_capture_ns() const noexcept { return capture_ns_.load(std::memory_order_relaxed); }
+  uint64_t snapshot_capture_max_ns() const noexcept { return capture_max_ns_.load(std::memory_order_relaxed); }
+
   // Only after failed() returned true.
   const std::string& writer_error() const noexcept { return writer_->error(); }
   const persistence::RecoveryResult& recovery() const noexcept { return result_; }
@@ -87,6 +95,7 @@ class TradingPersistence {
                      std::optional<risk::RiskLimits> risk, const JournaledBooksConfig& books, persistence::Logger log);
   static std::unique_ptr<TradingPersistence> recover(std::unique_ptr<TradingPersistence> p, std::string& error);
   void loop() noexcept;
+  void capture_snapshot() noexcept;  // journal thread: shadow -> snapshot_image_ -> snapshot_files_
   void settle_risk_state_file(risk::TradingStage& stage, const risk::RiskStateSnapshot& journaled);
   void write_risk_state() noexcept;  // the shadow's risk state, at its sequence
 
@@ -107,6 +116,9 @@ class TradingPersistence {
   std::unique_ptr<persistence::JournalCore> core_;
   std::atomic<bool> stop_{false};
   std::chrono::steady_clock::duration snapshot_interval_;
+  persistence::SnapshotImage snapshot_image_;  // persistence.snapshotBufferBytes, captured on the journal thread
+  std::atomic<uint64_t> capture_ns_{0}, capture_max_ns_{0};
+  std::unique_ptr<persistence::SnapshotFileThread> snapshot_files_;  // launch() .. stop()
   std::thread thread_;
 };
 

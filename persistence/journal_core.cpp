@@ -21,6 +21,7 @@ JournalCore::JournalCore(JournalWriter& writer, std::vector<JournalRing*> rings,
 
 uint32_t JournalCore::run_once() noexcept {
   if (writer_.failed()) {
+    writer_.poll();  // adopts the failure: the writer appends nothing more
     close_rings();
     return 0;
   }
@@ -49,14 +50,24 @@ uint32_t JournalCore::run_once() noexcept {
     }
   }
   if (done != 0) records_.store(records_.load(std::memory_order_relaxed) + done, std::memory_order_relaxed);
-  // One clock read per pass (vDSO, no syscall); the sync itself is the only syscall.
+  // A group commit the sync thread finished: its sync marker; its failure: the rings close next pass.
+  writer_.poll();
+  // One clock read per pass (vDSO, no syscall). The commit itself only hands the range to the writer's
+  // sync thread: the msync never runs here.
   const auto now = std::chrono::steady_clock::now();
   if (now >= next_sync_ || sync_requested_.load(std::memory_order_relaxed)) {
     sync_requested_.store(false, std::memory_order_relaxed);
     next_sync_ = now + interval_;
-    commit();
+    begin_commit();
   }
   return done;
+}
+
+bool JournalCore::begin_commit() noexcept {
+  const bool ok = writer_.begin_sync();
+  syncs_.store(syncs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  if (!ok) close_rings();
+  return ok;
 }
 
 bool JournalCore::commit() noexcept {

@@ -1,7 +1,9 @@
 // The journal core's loop (setup -> run -> teardown, like a DPDK lcore loop): drains the pipeline cores'
 // JournalRings in bursts, appends each record to the JournalWriter (which assigns the sequence numbers:
 // the journal's order is the one total order of the appliance), and group-commits every
-// sync interval or when asked. The only syscalls are the writer's syncs and segment rollovers.
+// sync interval or when asked. A group commit only hands the appended range to the writer's sync
+// thread (JournalWriter::begin_sync): the msync runs there, and the loop keeps draining meanwhile. The
+// only syscalls left here are segment rollovers (and the futex wake of the sync thread).
 //
 // If the writer fails, the core stops draining and closes every ring: producers see full() and stop
 // quoting; the writer's failed()/error() say why.
@@ -30,15 +32,17 @@ class JournalCore {
   // The rings and the writer must outlive the core. Allocates nothing after this.
   JournalCore(JournalWriter& writer, std::vector<JournalRing*> rings, const JournalCoreOptions& options);
 
-  // One pass: at most `burst` records from each ring, then a group commit if the interval has passed or
-  // one was requested. Returns the records appended.
+  // One pass: at most `burst` records from each ring, then the sync marker of a finished group commit,
+  // then the hand-over of a group commit if the interval has passed or one was requested. Returns the
+  // records appended.
   uint32_t run_once() noexcept;
 
   // Loops run_once() until `stop` is set, then drains what is left in the rings and syncs (teardown).
   // The producers must have stopped before `stop` is set, or their last records may stay in the rings.
   void run(const std::atomic<bool>& stop) noexcept;
 
-  // Drains every ring until empty and syncs; returns false if the writer has failed.
+  // Drains every ring until empty and syncs, waiting for the sync thread; returns false if the writer
+  // has failed.
   bool drain_and_sync() noexcept;
 
   // Set-up only: called on the journal core after each record is appended, with its sequence (file
@@ -51,7 +55,8 @@ class JournalCore {
   // checks this first, so it never sleeps while records are waiting.
   bool pending() const noexcept;
 
-  // Any thread: ask for a group commit at the next pass (e.g. management's "sync now").
+  // Any thread: ask for a group commit at the next pass (e.g. management's "sync now"); it is durable
+  // when durable_sequence() reaches the sequence of interest.
   void request_sync() noexcept { sync_requested_.store(true, std::memory_order_release); }
 
   // Any thread.
@@ -61,7 +66,8 @@ class JournalCore {
   bool failed() const noexcept { return writer_.failed(); }
 
  private:
-  bool commit() noexcept;
+  bool begin_commit() noexcept;  // hands over, does not wait
+  bool commit() noexcept;        // waits (teardown)
   void close_rings() noexcept;
 
   JournalWriter& writer_;

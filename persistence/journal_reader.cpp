@@ -230,7 +230,9 @@ class Scanner {
       const uint64_t want = user ? next : next - 1;
       uint64_t marker = 0;
       if (hd.type == j::kSyncMarker) marker = j::load_le<uint64_t>(r + j::kRecordHeaderBytes);
-      if (hd.sequence != want || (hd.type == j::kSyncMarker && marker != hd.sequence)) {
+      // A sync marker's durable_through is at most its own sequence (the last record before it): the
+      // writer appends it once the sync returned, maybe after more records (journal-format.md).
+      if (hd.sequence != want || (hd.type == j::kSyncMarker && marker > hd.sequence)) {
         damaged = true;
         bad = hd;
         set_damage(rep, JournalDamageKind::SequenceGap, pos,

@@ -24,48 +24,6 @@ namespace j = journal;
 
 namespace {
 
-int real_preallocate(int fd, uint64_t bytes) {
-#if defined(__APPLE__)
-  // F_PREALLOCATE reserves blocks (contiguous if possible), ftruncate sets the size: no sparse holes.
-  fstore_t store{};
-  store.fst_flags = F_ALLOCATECONTIG | F_ALLOCATEALL;
-  store.fst_posmode = F_PEOFPOSMODE;
-  store.fst_offset = 0;
-  store.fst_length = static_cast<off_t>(bytes);
-  if (::fcntl(fd, F_PREALLOCATE, &store) == -1) {
-    store.fst_flags = F_ALLOCATEALL;
-    if (::fcntl(fd, F_PREALLOCATE, &store) == -1) return errno;
-  }
-  return ::ftruncate(fd, static_cast<off_t>(bytes)) == 0 ? 0 : errno;
-#else
-  // Real blocks, not a sparse file: a full disk must fail here, not as SIGBUS on a mapped write.
-  int err;
-  do {
-    err = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes));
-  } while (err == EINTR);
-  return err;
-#endif
-}
-
-int real_sync_range(void* addr, size_t bytes) { return ::msync(addr, bytes, MS_SYNC) == 0 ? 0 : errno; }
-
-int real_sync_file(int fd) {
-#if defined(__APPLE__)
-  if (::fcntl(fd, F_FULLFSYNC) == 0) return 0;  // fsync alone stops at the drive's cache on macOS
-  return ::fsync(fd) == 0 ? 0 : errno;
-#else
-  return ::fdatasync(fd) == 0 ? 0 : errno;
-#endif
-}
-
-int real_sync_dir(const char* dir) {
-  const int fd = ::open(dir, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  const int err = ::fsync(fd) == 0 ? 0 : errno;
-  ::close(fd);
-  return err;
-}
-
 // The largest record an entry makes (60-byte payload): k entries never take more than k times this.
 constexpr uint32_t kMaxEntryRecordBytes = j::record_bytes(JournalEntry::kMaxPayload);
 
@@ -141,13 +99,6 @@ __attribute__((target("sse4.2"))) uint64_t encode_entries_sse42(uint8_t* at, con
 }
 #endif
 
-constexpr JournalSyscalls kRealSyscalls{real_preallocate, real_sync_range, real_sync_file, real_sync_dir};
-
-uint64_t os_page_bytes() noexcept {
-  static const uint64_t bytes = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  return bytes;
-}
-
 uint64_t unix_ns() noexcept {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
@@ -156,12 +107,10 @@ uint64_t unix_ns() noexcept {
 
 }  // namespace
 
-const JournalSyscalls& real_journal_syscalls() noexcept { return kRealSyscalls; }
-
 JournalWriter::JournalWriter(const JournalWriterOptions& options)
     : directory_(options.directory),
       new_segment_bytes_(options.segment_bytes),
-      sys_(options.syscalls != nullptr ? options.syscalls : &kRealSyscalls) {
+      sys_(options.syscalls != nullptr ? options.syscalls : &real_journal_syscalls()) {
 #if defined(__x86_64__)
   __builtin_cpu_init();
   crc_instruction_ = __builtin_cpu_supports("sse4.2");
@@ -232,9 +181,10 @@ std::unique_ptr<JournalWriter> JournalWriter::open(const JournalWriterOptions& o
     w->append_marker_if_due();
   }
   if (w->failed_local_) {
-    error = w->error_;
+    error = w->failure_.error();
     return nullptr;
   }
+  w->sync_thread_ = std::make_unique<JournalSyncThread>(*w->sys_, w->durable_, w->failure_);
   return w;
 }
 
@@ -317,55 +267,73 @@ bool JournalWriter::write_internal(uint16_t type, const void* payload, uint16_t 
 }
 
 void JournalWriter::append_marker_if_due() noexcept {
-  if (failed_local_ || closed_ || last_sequence_ <= marker_sequence_) return;
+  if (failed_local_ || closed_) return;
+  // The watermark, published by whoever synced (the sync thread, or this thread at open and rollover).
+  // Records appended since then lie before the marker: its sequence is the last of them, its
+  // durable_through may be lower (journal-format.md).
+  const uint64_t durable = durable_.load(std::memory_order_acquire);
+  if (durable <= marker_sequence_) return;
   uint8_t payload[j::kSyncMarkerPayload];
-  j::store_le<uint64_t>(payload, last_sequence_);
+  j::store_le<uint64_t>(payload, durable);
   j::store_le<uint64_t>(payload + 8, unix_ns());
-  if (write_internal(j::kSyncMarker, payload, sizeof payload)) marker_sequence_ = last_sequence_;
+  // max: writing this marker may roll over, and the rollover writes a newer one in the next segment.
+  if (write_internal(j::kSyncMarker, payload, sizeof payload)) marker_sequence_ = std::max(marker_sequence_, durable);
 }
 
 bool JournalWriter::flush_segment() noexcept {
   if (failed_local_) return false;
   if (pos_ <= synced_pos_) return true;
-  const uint64_t page = os_page_bytes();
-  const uint64_t start = synced_pos_ - synced_pos_ % page;
-  const uint64_t tail = pos_ - pos_ % page;  // the OS page holding the end of the records
-  // Whole pages first, then the partly written tail page: the tail page is the only one written again
-  // by the next sync, and it goes out only after everything before it is on disk.
-  if (tail > start) {
-    if (const int err = sys_->sync_range(base_ + start, tail - start); err != 0) {
-      fail("msync", err, start);
-      return false;
-    }
-  }
-  if (pos_ > tail) {
-    if (const int err = sys_->sync_range(base_ + tail, std::min(page, segment_bytes_ - tail)); err != 0) {
-      fail("msync", err, tail);
-      return false;
-    }
-  }
-#if defined(__APPLE__)
-  if (const int err = sys_->sync_file(fd_); err != 0) {  // msync stops at the drive's cache on macOS
-    fail("F_FULLFSYNC", err, start);
+  const char* what = "";
+  uint64_t offset = 0;
+  if (const int err = sync_journal_range(*sys_, JournalSyncRange{base_, segment_bytes_, fd_, &path_, synced_pos_, pos_},
+                                         what, offset);
+      err != 0) {
+    fail(what, err, offset);
     return false;
   }
-#endif
   synced_pos_ = pos_;
   return true;
 }
 
+bool JournalWriter::begin_sync() noexcept {
+  poll();
+  if (failed_local_) return false;
+  if (closed_ || pos_ <= synced_pos_) return true;  // nothing new: nothing to hand over
+  sync_thread_->submit(JournalSyncRange{base_, segment_bytes_, fd_, &path_, synced_pos_, pos_}, last_sequence_);
+  synced_pos_ = pos_;
+  return true;
+}
+
+void JournalWriter::poll() noexcept {
+  if (!failed_local_ && failure_.failed()) {
+    failed_local_ = true;
+    fast_limit_ = 0;
+  }
+  append_marker_if_due();
+}
+
 bool JournalWriter::sync() noexcept {
   if (failed_local_) return false;
-  if (closed_ || pos_ <= synced_pos_) return true;  // nothing dirty: no syscall
-  if (!flush_segment()) return false;
-  ++syncs_;
-  if (last_sequence_ > durable_.load(std::memory_order_relaxed))
-    durable_.store(last_sequence_, std::memory_order_release);
-  append_marker_if_due();
+  if (closed_) return true;
+  if (!begin_sync()) return false;
+  sync_thread_->wait_idle();
+  poll();
+  return !failed_local_;
+}
+
+bool JournalWriter::settle() noexcept {
+  if (sync_thread_) sync_thread_->wait_idle();
+  if (!failed_local_ && failure_.failed()) {
+    failed_local_ = true;
+    fast_limit_ = 0;
+  }
   return !failed_local_;
 }
 
 bool JournalWriter::rollover() noexcept {
+  // The sync thread must be done with this segment before it is unmapped (a range handed over refers
+  // to the mapping), and everything handed over must be durable before the segment is sealed.
+  if (!settle()) return false;
   // Close this segment: its end record, then everything durable, before the next segment exists. A
   // reader may then treat any damage in a segment that has a successor as real corruption.
   const uint64_t end = j::next_record_offset(pos_);
@@ -477,23 +445,30 @@ void JournalWriter::unmap_segment() noexcept {
 bool JournalWriter::close() noexcept {
   if (closed_) return !failed_local_;
   const bool ok = sync() && sync();  // the second makes the last sync marker durable too
+  stop_sync_thread(false);  // joins: nothing refers to the mapping any more, even after a failure
   unmap_segment();
   closed_ = true;
   return ok;
 }
 
 void JournalWriter::abandon() noexcept {
+  stop_sync_thread(true);
   unmap_segment();
   closed_ = true;
 }
 
+void JournalWriter::stop_sync_thread(bool discard) noexcept {
+  if (!sync_thread_) return;
+  if (discard) sync_thread_->discard();
+  sync_thread_->wait_idle();
+  syncs_ += sync_thread_->syncs();
+  sync_thread_.reset();  // joins
+}
+
 void JournalWriter::fail(const char* what, int err, uint64_t offset) noexcept {
-  if (failed_local_) return;
-  error_ = std::string("journal ") + what + " failed on " + path_ + " at offset " + std::to_string(offset) +
-           ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")";
+  failure_.fail(describe_journal_error(what, path_, offset, err));  // the first failure's text wins
   failed_local_ = true;
   fast_limit_ = 0;
-  failed_.store(true, std::memory_order_release);
 }
 
 }  // namespace pmm::persistence

@@ -2,8 +2,10 @@
 // by group commit (docs/journal-format.md, docs/journal.md). One writer per journal directory, used by
 // one thread (the journal core); durable_sequence(), failed() and error() may be read from any thread.
 //
-// append() writes into the mapping (no syscall); sync() makes every appended record durable, publishes
-// the durable watermark, then appends a sync marker so a reader can recover the watermark from disk.
+// append() writes into the mapping (no syscall). The group commit runs on the writer's own sync thread
+// (journal_sync_thread.hpp): begin_sync() hands it the range appended since the last hand-over and
+// returns at once; the sync thread msyncs it and then publishes the durable watermark; poll() appends
+// the sync marker for it, so a reader can recover the watermark from disk. sync() is the same, waiting.
 // On any write/sync/rollover error the writer fail-stops: failed() becomes true with the error text,
 // the watermark never advances again, nothing is retried, later appends return 0.
 #pragma once
@@ -14,21 +16,13 @@
 #include <memory>
 #include <string>
 
+#include "persistence/fail_stop_latch.hpp"
 #include "persistence/journal_entry.hpp"
 #include "persistence/journal_format.hpp"
+#include "persistence/journal_sync_thread.hpp"
+#include "persistence/journal_syscalls.hpp"
 
 namespace pmm::persistence {
-
-// The system calls behind durability and rollover, as function pointers so a test can inject
-// errors (tests/persistence). Production code never sets JournalWriterOptions::syscalls: TEST ONLY.
-// Every function returns 0 or an errno value.
-struct JournalSyscalls {
-  int (*preallocate)(int fd, uint64_t bytes);  // posix_fallocate / F_PREALLOCATE + ftruncate
-  int (*sync_range)(void* addr, size_t bytes);  // msync(MS_SYNC); addr OS-page aligned
-  int (*sync_file)(int fd);                     // fdatasync (F_FULLFSYNC on macOS)
-  int (*sync_dir)(const char* dir);             // fsync of the directory
-};
-const JournalSyscalls& real_journal_syscalls() noexcept;
 
 struct JournalWriterOptions {
   std::string directory;                   // the journal directory (<dataDirectory>/journal); created if missing
@@ -68,30 +62,46 @@ class JournalWriter {
   // fit, not per record. Returns how many were appended: n, or fewer once the writer has failed.
   size_t append_entries(const JournalEntry* entries, size_t n) noexcept;
 
-  // Group commit: makes every record appended so far durable (msync of the dirty range: whole pages
-  // first, the partly written tail page last), publishes durable_sequence(), then appends a sync marker
-  // (made durable by the next sync). Returns false (and fail-stops) on error. Cheap when nothing is dirty.
+  // Group commit without waiting (the journal core's): hands every record appended since the last
+  // hand-over to the sync thread, which msyncs the range (whole pages first, the partly written tail
+  // page last) and then raises durable_sequence() to the last of them. No syscall here (a futex wake at
+  // most). Returns false once failed. Nothing new appended: nothing handed over.
+  bool begin_sync() noexcept;
+
+  // Journal core, every pass: adopts a failure of the sync thread (later appends return 0) and, when
+  // the watermark rose since the last sync marker, appends a marker "durable through W" (made durable
+  // by the next sync). No syscall unless the marker fills the segment (rollover).
+  void poll() noexcept;
+
+  // Group commit, waiting: begin_sync(), wait until the sync thread is done, poll(). Every record
+  // appended so far is durable when it returns true. Returns false (and fail-stops) on error. Cheap
+  // when nothing is dirty.
   bool sync() noexcept;
 
-  // sync(), then sync() again so the last marker is durable too, then unmaps. Idempotent.
+  // sync(), then sync() again so the last marker is durable too, stops the sync thread, unmaps.
+  // Idempotent.
   bool close() noexcept;
 
   // TEST ONLY: drops the mapping without any sync, as a crash would (the kernel still writes the pages
-  // back later; tests then damage the file to simulate what a power loss leaves).
+  // back later; tests then damage the file to simulate what a power loss leaves). A range already
+  // being synced finishes first; one only handed over is dropped.
   void abandon() noexcept;
 
   uint64_t last_sequence() const noexcept { return last_sequence_; }
   // Highest sequence known durable (any thread).
   uint64_t durable_sequence() const noexcept { return durable_.load(std::memory_order_acquire); }
   const std::atomic<uint64_t>& durable_watermark() const noexcept { return durable_; }
-  bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
+  bool failed() const noexcept { return failure_.failed(); }
   // What failed: operation, errno text, file and offset. Read only after failed() returned true.
-  const std::string& error() const noexcept { return error_; }
+  const std::string& error() const noexcept { return failure_.error(); }
 
   const std::string& segment_path() const noexcept { return path_; }  // the segment being written
   uint64_t segment_offset() const noexcept { return pos_; }           // where the next record goes
-  uint64_t syncs() const noexcept { return syncs_; }  // flushes that wrote something (incl. rollovers)
+  // Flushes that wrote something (incl. rollovers). Exact once the sync thread is idle (after sync()).
+  uint64_t syncs() const noexcept { return syncs_ + (sync_thread_ ? sync_thread_->syncs() : 0); }
   uint64_t segments_created() const noexcept { return segments_created_; }
+  // Set-up only (e.g. to pin it next to the journal core); null once closed.
+  JournalSyncThread* sync_thread() noexcept { return sync_thread_.get(); }
 
  private:
   explicit JournalWriter(const JournalWriterOptions& options);
@@ -100,7 +110,9 @@ class JournalWriter {
   // and the end record. Returns the offset, or UINT64_MAX after a failure.
   uint64_t place(uint32_t size) noexcept;
   bool write_internal(uint16_t type, const void* payload, uint16_t length) noexcept;
-  bool flush_segment() noexcept;
+  bool flush_segment() noexcept;  // inline, on this thread: only while the sync thread is idle
+  bool settle() noexcept;         // waits for the sync thread, adopts its failure; false if failed
+  void stop_sync_thread(bool discard) noexcept;  // its count moves to syncs_
   bool rollover() noexcept;
   bool create_segment(uint64_t first_sequence) noexcept;
   bool map_segment(int fd, const std::string& path, uint64_t bytes) noexcept;
@@ -121,18 +133,18 @@ class JournalWriter {
   uint32_t salt_ = 0;
   uint64_t pos_ = 0;          // next record offset
   uint64_t fast_limit_ = 0;   // records ending at or before this always leave room for the end record
-  uint64_t synced_pos_ = 0;   // bytes [0, synced_pos_) are durable
+  uint64_t synced_pos_ = 0;   // bytes [0, synced_pos_) are durable, or handed to the sync thread
 
   uint64_t last_sequence_ = 0;
   uint64_t marker_sequence_ = 0;  // durable_through of the last sync marker written
-  uint64_t syncs_ = 0;
+  uint64_t syncs_ = 0;            // inline flushes (open, rollover), and the sync thread's once stopped
   uint64_t segments_created_ = 0;
-  bool failed_local_ = false;     // the writer thread's copy of failed_ (no atomic load in append)
+  bool failed_local_ = false;     // the writer thread's copy of failure_ (no atomic load in append)
   bool crc_instruction_ = false;  // append_entries may use the SSE4.2 crc32 instruction
   bool closed_ = false;
-  std::atomic<bool> failed_{false};
+  FailStopLatch failure_;         // shared with the sync thread
   std::atomic<uint64_t> durable_{0};
-  std::string error_;
+  std::unique_ptr<JournalSyncThread> sync_thread_;  // started by open(), stopped before any unmap
 };
 
 }  // namespace pmm::persistence

@@ -32,6 +32,7 @@ std::string parse_persistence_config(const Value& v, PersistenceConfig& c) {
     k.fail(k.name("journalRingSize"), "an integer from 64 to 16777216, a power of two");
   c.journal_ring_size = ring;
   k.boolean("journalMarketData", c.journal_market_data);
+  k.uint("snapshotBufferBytes", c.snapshot_buffer_bytes, uint64_t{1} << 20, uint64_t{1} << 36);
   if (const Value* cpu = k.child("journalCpu")) {
     if (cpu->IsString() && std::string_view(cpu->GetString(), cpu->GetStringLength()) == "auto")
       c.journal_cpu = PersistenceConfig::kJournalCpuAuto;

@@ -20,6 +20,9 @@ struct PersistenceConfig {
   uint64_t journal_segment_bytes = 64ull << 20;  // journalSegmentBytes: a multiple of 4096, 64 KiB..1 GiB
   uint32_t journal_ring_size = 65536;         // journalRingSize: records per pipeline core's ring, a power of two
   bool journal_market_data = true;            // journalMarketData: the quoted symbols' book messages too
+  // snapshotBufferBytes: the memory a snapshot is serialised into on the journal thread before the
+  // snapshot file thread writes it (allocated at start), 1 MiB..64 GiB; a larger state fails the snapshot.
+  uint64_t snapshot_buffer_bytes = 64ull << 20;
   // journalCpu: the journal thread's CPU: "auto" (kJournalCpuAuto, the default: the appliance picks one
   // on the data plane's NUMA node that no pipeline core uses), -1 (unpinned) or a CPU number. Checked
   // against the machine and pipeline.cores by the appliance (dpdk-app/journal_cpu.hpp).

@@ -28,14 +28,42 @@ std::string finish(std::unique_ptr<SnapshotWriter> w, const std::string& create_
 
 }  // namespace
 
-SnapshotTakeResult take_snapshot(const RecoverableState& state, uint64_t sequence, SnapshotDirectory& snapshots,
-                                 size_t keep, const Logger& log) {
-  assert(keep >= 1);
-  SnapshotTakeResult r;
-  r.path = snapshots.path_of(sequence);
-  uint32_t blocks = 0;
-  std::string create_error;
-  r.error = finish(snapshots.begin(sequence, unix_now_ns(), create_error), create_error, state, blocks);
+namespace {
+
+// Writes `n` bytes to `path`: temp file, fsync, rename, fsync of the directory. "" or what failed (the
+// temp file removed).
+std::string write_file_durably(FileOps& ops, const std::string& path, const uint8_t* data, size_t n) {
+  const std::string tmp = path + ".tmp";
+  int fd = -1;
+  if (const int err = ops.open_write(tmp, fd); err != 0) return describe_errno("create", tmp, err);
+  int err = ops.write_all(fd, data, n);
+  const char* step = "write";
+  if (err == 0) {
+    step = "fsync";
+    err = ops.sync(fd);
+  }
+  const int close_err = ops.close(fd);
+  if (err == 0 && close_err != 0) {
+    step = "close";
+    err = close_err;
+  }
+  if (err == 0) {
+    step = "rename";
+    err = ops.rename(tmp, path);
+  }
+  if (err != 0) {
+    ops.unlink(tmp);
+    return describe_errno(step, tmp, err) + " (snapshot " + path + " not written)";
+  }
+  const std::string dir = parent_dir(path);
+  if (const int e = ops.sync_dir(dir); e != 0)
+    return describe_errno("fsync directory", dir, e) + " (snapshot " + path + " is complete but may not survive a power loss)";
+  return "";
+}
+
+// Logs the outcome; on success prunes. Then the oldest snapshot left.
+void settle(SnapshotTakeResult& r, uint64_t sequence, uint32_t blocks, SnapshotDirectory& snapshots, size_t keep,
+            const Logger& log) {
   if (!r.error.empty()) {
     log_line(log, LogLevel::Error, "Snapshot at sequence " + std::to_string(sequence) + " failed: " + r.error);
     r.path.clear();
@@ -52,6 +80,29 @@ SnapshotTakeResult take_snapshot(const RecoverableState& state, uint64_t sequenc
   std::vector<SnapshotFileEntry> files;
   std::string error;
   if (snapshots.list(files, error) && !files.empty()) r.oldest_retained_sequence = files.front().sequence;
+}
+
+}  // namespace
+
+SnapshotTakeResult write_snapshot_image(FileOps& ops, const SnapshotImage& image, SnapshotDirectory& snapshots,
+                                        size_t keep, const Logger& log) {
+  assert(keep >= 1 && image.size() != 0);
+  SnapshotTakeResult r;
+  r.path = snapshots.path_of(image.sequence());
+  r.error = write_file_durably(ops, r.path, image.data(), image.size());
+  settle(r, image.sequence(), image.block_count(), snapshots, keep, log);
+  return r;
+}
+
+SnapshotTakeResult take_snapshot(const RecoverableState& state, uint64_t sequence, SnapshotDirectory& snapshots,
+                                 size_t keep, const Logger& log) {
+  assert(keep >= 1);
+  SnapshotTakeResult r;
+  r.path = snapshots.path_of(sequence);
+  uint32_t blocks = 0;
+  std::string create_error;
+  r.error = finish(snapshots.begin(sequence, unix_now_ns(), create_error), create_error, state, blocks);
+  settle(r, sequence, blocks, snapshots, keep, log);
   return r;
 }
 

@@ -20,6 +20,7 @@
 #include "persistence/logger.hpp"
 #include "persistence/recoverable_state.hpp"
 #include "persistence/snapshot_directory.hpp"
+#include "persistence/snapshot_image.hpp"
 
 namespace pmm::persistence {
 
@@ -39,6 +40,12 @@ struct SnapshotTakeResult {
 // "Snapshot taken at sequence N (<path>, B blocks)" or the error.
 SnapshotTakeResult take_snapshot(const RecoverableState& state, uint64_t sequence, SnapshotDirectory& snapshots,
                                  size_t keep, const Logger& log);
+
+// The same for a snapshot the journal thread already serialised (snapshot_image.hpp): writes the image's
+// bytes to snapshots/<sequence>.snapshot.tmp, fsync, rename, fsync of the directory, then prunes and
+// logs like take_snapshot(). The image's sequence must be durable (the caller waits for it).
+SnapshotTakeResult write_snapshot_image(FileOps& ops, const SnapshotImage& image, SnapshotDirectory& snapshots,
+                                        size_t keep, const Logger& log);
 
 // When the next interval snapshot is due (persistence.snapshotIntervalMin). The caller asks due() in its
 // slow loop and calls taken() after take_snapshot() (successful or not: a failing disk is not hammered).

@@ -5,8 +5,10 @@
 //                       mapped segment (pop, header, CRC32C, copy), syncs EXCLUDED (interval 60 s).
 //                       Batches during which a segment rollover happened (file creation, preallocation
 //                       and pre-faulting of 64 MiB) are left out and counted in `rollovers`.
-//   BM_Drain/100        the same with group commit at the default 100 ms interval: wall clock incl.
-//                       the msync calls (on this disk; a tmpfs would make them free).
+//   BM_Drain/100        the same with group commit at the default 100 ms interval. The msync runs on
+//                       the writer's sync thread (journal_sync_thread.hpp), not in the drain: what is
+//                       left here is the hand-over and the sync markers; under `taskset -c 1` the
+//                       sync thread shares the drain's CPU, so its CPU time still shows in wall clock.
 //   BM_DrainByCopy      the drain as it was before JournalRing::peek_burst, for comparison in the same
 //                       run: pop_burst into a burst buffer, then JournalWriter::append per record (two
 //                       copies of each record instead of one, a bounds check per record).

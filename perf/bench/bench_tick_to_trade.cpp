@@ -15,7 +15,11 @@
 // Persistence (--persistence): the stage journals through the appliance's TradingPersistence (journal
 // ring -> journal thread, unpinned, so on the main lcore's CPU). With --snapshot-every-ms N the run has
 // two phases over the same feed: journal without snapshots, then journal with a snapshot every N ms;
-// the ratio of their p99s is issue 5's "data plane unchanged while snapshots are taken".
+// the ratio of their p99s is issue 5's "data plane unchanged while snapshots are taken". Each phase
+// also prints where CPU time went that could explain a difference: the injector's lag, the data-plane
+// lcore's involuntary context switches and the kernel's time on its CPU (/proc), and the journal
+// thread's snapshot captures. --pause-when-late makes a late injector shift its schedule instead of
+// bursting the backlog (docs/performance.md, "Snapshots and the data plane's p99").
 //
 // Needs root (EAL), no hugepages: --no-huge -m 2048. Exit 77 (skipped) when not root.
 #include <rte_cycles.h>
@@ -401,6 +405,56 @@ void print_latency(const char* what, const pmm::pipe::LatencySnapshot& s) {
               s.percentile(0.9999), max_of(s), s.total);
 }
 
+// Where time went on a CPU and on the data-plane lcore during a phase, from /proc (Linux): the
+// kernel's time on the CPU (system, irq, softirq, steal; USER_HZ ticks, 10 ms) and the involuntary
+// context switches of this process's threads allowed on that CPU only (the lcore pinned there).
+struct CpuAccount {
+  uint64_t system = 0, irq = 0, softirq = 0, steal = 0, involuntary = 0;
+
+  static CpuAccount read(unsigned cpu) {
+    CpuAccount a;
+    if (FILE* f = std::fopen("/proc/stat", "r")) {
+      char line[512];
+      const std::string want = "cpu" + std::to_string(cpu) + " ";
+      while (std::fgets(line, sizeof line, f) != nullptr) {
+        if (std::strncmp(line, want.c_str(), want.size()) != 0) continue;
+        unsigned long long v[8] = {};
+        if (std::sscanf(line + want.size(), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                        &v[4], &v[5], &v[6], &v[7]) == 8) {
+          a.system = v[2], a.irq = v[5], a.softirq = v[6], a.steal = v[7];
+        }
+      }
+      std::fclose(f);
+    }
+    std::error_code ec;
+    for (const auto& task : fs::directory_iterator("/proc/self/task", ec)) {
+      FILE* f = std::fopen((task.path() / "status").c_str(), "r");
+      if (f == nullptr) continue;
+      char line[256];
+      bool only_this_cpu = false;
+      uint64_t switches = 0;
+      while (std::fgets(line, sizeof line, f) != nullptr) {
+        unsigned long long n = 0;
+        char list[64] = {};
+        if (std::sscanf(line, "Cpus_allowed_list: %63s", list) == 1) only_this_cpu = std::to_string(cpu) == list;
+        if (std::sscanf(line, "nonvoluntary_ctxt_switches: %llu", &n) == 1) switches = n;
+      }
+      std::fclose(f);
+      if (only_this_cpu) a.involuntary += switches;
+    }
+    return a;
+  }
+  CpuAccount since(const CpuAccount& b) const {
+    return {system - b.system, irq - b.irq, softirq - b.softirq, steal - b.steal, involuntary - b.involuntary};
+  }
+  std::string text() const {
+    const long hz = ::sysconf(_SC_CLK_TCK);
+    const auto ms = [hz](uint64_t t) { return std::to_string(t * 1000 / static_cast<uint64_t>(hz > 0 ? hz : 100)); };
+    return "kernel system " + ms(system) + " ms, irq " + ms(irq) + " ms, softirq " + ms(softirq) + " ms, steal " +
+           ms(steal) + " ms; involuntary context switches of the lcore pinned there " + std::to_string(involuntary);
+  }
+};
+
 struct PhaseResult {
   pmm::pipe::PipelineSnapshot pipe;
   uint64_t orders = 0, fills = 0, risk_rejects = 0, journal_full = 0, journal_lost = 0, snapshots = 0;
@@ -416,6 +470,7 @@ struct Options {
   bool persistence = false;
   bool stage_timing = false;
   bool log_persistence = false;
+  bool pause_when_late = false;
   uint32_t journal_ring = 65536;  // persistence.journalRingSize (the appliance's default)
   uint32_t snapshot_every_ms = 0;
   std::string data_dir;
@@ -517,16 +572,26 @@ PhaseResult run_phase(const char* name, const Options& o, uint32_t snapshot_ms, 
   const double period = clock.ticks_per_ns() * 1e9 * static_cast<double>(o.packet_messages) /
                         static_cast<double>(o.rate);
   const uint64_t late_ticks = clock.from_ns(10'000);
-  uint64_t late = 0, max_lag = 0;
+  uint64_t late = 0, max_lag = 0, paused_ticks = 0;
   const size_t n = feed.frames();
   const uint64_t ring_full_before = injector.ring_full(), pool_empty_before = injector.pool_empty();
-  const uint64_t start = rte_rdtsc() + clock.from_ns(1'000'000);
+  const unsigned data_cpu = rte_lcore_to_cpu_id(static_cast<int>(backend.core_lcores().at(0)));
+  const unsigned feed_cpu = rte_lcore_to_cpu_id(static_cast<int>(rte_get_main_lcore()));
+  const CpuAccount data_before = CpuAccount::read(data_cpu), feed_before = CpuAccount::read(feed_cpu);
+  uint64_t start = rte_rdtsc() + clock.from_ns(1'000'000);
   for (size_t i = 0; i < n; ++i) {
-    const uint64_t due = start + static_cast<uint64_t>(period * static_cast<double>(i));
+    uint64_t due = start + static_cast<uint64_t>(period * static_cast<double>(i));
     exchange.service();  // at least once a packet, also when the injector runs late
     uint64_t now;
     while ((now = rte_rdtsc()) < due) exchange.service();
-    if (now - due > late_ticks) ++late;
+    if (now - due > late_ticks) {
+      ++late;
+      if (o.pause_when_late) {
+        // The injector lost its CPU: the feed pauses for as long instead of arriving as a burst.
+        start += now - due;
+        paused_ticks += now - due;
+      }
+    }
     max_lag = std::max(max_lag, now - due);
     injector.one(feed.frame(i), feed.length(i));
     // The exchange sees the quoted symbols' messages as they leave.
@@ -539,7 +604,11 @@ PhaseResult run_phase(const char* name, const Options& o, uint32_t snapshot_ms, 
         if (locate < engine_wants.size() && engine_wants[locate] != 0) exchange.on_feed_message(m, len);
       });
   }
-  const double secs = static_cast<double>(clock.to_ns(rte_rdtsc() - start)) / 1e9;
+  const double secs = static_cast<double>(clock.to_ns(rte_rdtsc() - start + paused_ticks)) / 1e9;
+  const CpuAccount data_cpu_use = CpuAccount::read(data_cpu).since(data_before);
+  const CpuAccount feed_cpu_use = CpuAccount::read(feed_cpu).since(feed_before);
+  const uint64_t capture_ns = persistence ? persistence->snapshot_capture_ns() : 0;
+  const uint64_t capture_max_ns = persistence ? persistence->snapshot_capture_max_ns() : 0;
   // The pipeline's own histograms now, before the unwind's cancels join them.
   const pmm::pipe::PipelineSnapshot at_end = p.snapshot();
   const uint64_t snapshots_in_run = snapshots.load();  // not the final one of the clean shutdown
@@ -572,10 +641,20 @@ PhaseResult run_phase(const char* name, const Options& o, uint32_t snapshot_ms, 
   const ExchangeStats& x = exchange.stats();
   std::printf("\nphase %s: %.2f s, %zu packets, %" PRIu64 " messages in sequence, gaps %" PRIu64
               "; injector late > 10 us: %" PRIu64 " packets, max lag %.1f us, spins on a full RX ring %" PRIu64
-              ", on an empty pool %" PRIu64 "%s\n",
+              ", on an empty pool %" PRIu64 "%s%s\n",
               name, secs, n, s.messages, s.gaps, late, static_cast<double>(clock.to_ns(max_lag)) / 1e3,
               injector.ring_full() - ring_full_before, injector.pool_empty() - pool_empty_before,
-              clean ? "" : " (drain deadline passed)");
+              clean ? "" : " (drain deadline passed)",
+              o.pause_when_late
+                  ? ("; paused instead of bursting (--pause-when-late) " +
+                     std::to_string(clock.to_ns(paused_ticks) / 1'000'000) + " ms in all")
+                        .c_str()
+                  : "");
+  std::printf("  CPU %u (data plane): %s\n  CPU %u (feed, exchange%s): %s\n", data_cpu, data_cpu_use.text().c_str(),
+              feed_cpu, o.persistence ? ", journal threads" : "", feed_cpu_use.text().c_str());
+  if (o.persistence)
+    std::printf("  journal thread's snapshot captures: %.1f ms in all, longest %.2f ms\n",
+                static_cast<double>(capture_ns) / 1e6, static_cast<double>(capture_max_ns) / 1e6);
   std::printf("  orders %" PRIu64 " (%.0f/s: enter %" PRIu64 " replace %" PRIu64 " cancel %" PRIu64 "), fills %" PRIu64
               ", risk rejects %" PRIu64 ", request errors %" PRIu64 ", anomalies %" PRIu64 ", order ring full %" PRIu64
               "\n",
@@ -636,6 +715,8 @@ int main(int argc, char** argv) {
   cli.add_option("--data-dir", o.data_dir, "Persistence data directories go under it (default /tmp/pmm-t2t-<pid>)");
   cli.add_option("--journal-ring", o.journal_ring, "persistence.journalRingSize: records, a power of two");
   cli.add_flag("--log-persistence", o.log_persistence, "Every persistence log line, TSC-stamped, on stderr");
+  cli.add_flag("--pause-when-late", o.pause_when_late,
+               "A late injector (> 10 us) shifts its schedule instead of injecting the backlog as a burst");
   cli.add_flag("--stage-timing", o.stage_timing, "Time each trading stage step (diagnostic; two TSC reads a step)");
   cli.add_option("--lcores", lcores, "EAL -l value: main lcore (feed, exchange), worker (every stage)");
   CLI11_PARSE(cli, argc, argv);

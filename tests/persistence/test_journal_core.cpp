@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -138,8 +139,13 @@ TEST(JournalCore, SyncErrorClosesTheRings) {
   sys.sync_range = failing_msync;  // the disk goes bad
   ASSERT_TRUE(ring.enqueue(20, &v, sizeof v));
   core.request_sync();
-  EXPECT_EQ(core.run_once(), 1u);
+  EXPECT_EQ(core.run_once(), 1u);  // hands the range to the sync thread, which fails it
+  // The failure arrives from the sync thread: the next passes see it and close the rings.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!core.failed() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   EXPECT_TRUE(core.failed());
+  EXPECT_EQ(core.run_once(), 0u);
+  EXPECT_EQ(w->append(20, &v, sizeof v), 0u);  // the writer adopted it: nothing more is appended
   EXPECT_TRUE(ring.closed());
   EXPECT_TRUE(ring.full());  // the producer stops quoting
   EXPECT_FALSE(ring.enqueue(20, &v, sizeof v));
@@ -215,6 +221,8 @@ TEST(PersistenceConfig, ErrorsNameTheDottedKey) {
       {R"({"journalSegmentBytes": 4096})",
        "persistence.journalSegmentBytes: expected an integer from 65536 to 1073741824, a multiple of 4096"},
       {R"({"journalRingSize": 1000})", "persistence.journalRingSize: expected an integer from 64 to 16777216, a power of two"},
+      {R"({"snapshotBufferBytes": 1048575})",
+       "persistence.snapshotBufferBytes: expected an integer from 1048576 to 68719476736"},
       {R"({"journalSyncIntervallMs": 100})", "persistence.journalSyncIntervallMs: unknown key"},
       {R"([1, 2])", "persistence: expected an object"},
   };
@@ -232,6 +240,7 @@ TEST(PersistenceConfig, FromAValueInsideALargerDocument) {
   ps::PersistenceConfig c;
   EXPECT_EQ(ps::parse_persistence_config(doc["persistence"], c), "");
   EXPECT_EQ(c.keep_snapshots, 7u);
+  EXPECT_EQ(c.snapshot_buffer_bytes, uint64_t{64} << 20);  // the default, documented in docs/journal.md
 }
 
 }  // namespace

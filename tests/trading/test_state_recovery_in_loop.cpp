@@ -11,9 +11,11 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "core/pipeline/market_data_journal.hpp"
 #include "dpdk-app/trading_journal.hpp"
@@ -66,7 +68,13 @@ struct Persistence {
   void sync() {
     drain();
     core->request_sync();
-    core->run_once();
+    core->run_once();  // hands the group commit to the writer's sync thread
+    // Durable once the sync thread's msync returned (bounded wait); then the sync marker, as the
+    // journal core's next pass would append it.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (writer->durable_sequence() != writer->last_sequence() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::yield();
+    writer->poll();
     ASSERT_EQ(writer->durable_sequence(), writer->last_sequence());
   }
 
