@@ -205,7 +205,10 @@ uint32_t TradingStage::run_once() noexcept {
   // Responses first: a fill changes what the next quote should be.
   uint32_t done = 0;
   const uint32_t nr = wiring_.responses.pop_burst(responses_.data(), cfg_.burst);
-  for (uint32_t i = 0; i < nr; ++i) on_order_event(responses_[i]);
+  for (uint32_t i = 0; i < nr; ++i) {
+    on_order_event(responses_[i]);
+    send_now();  // a requote after a fill leaves before the next response is looked at
+  }
   done += nr;
   // While logging in the gateway's messages are dropped (see on_order_event): nothing to ask for yet.
   if (mold::Request r; login_phase_ != LoginPhase::kLoggingIn && receiver_.poll(now_ns, r)) {
@@ -217,7 +220,10 @@ uint32_t TradingStage::run_once() noexcept {
   // Like the book stage: drain full bursts (up to a bound) so a backlog does not wait a loop.
   for (uint32_t round = 0; round < kMaxBurstsPerStep; ++round) {
     const uint32_t nt = wiring_.tops.pop_burst(tops_.data(), cfg_.burst);
-    for (uint32_t i = 0; i < nt; ++i) on_top(tops_[i]);
+    for (uint32_t i = 0; i < nt; ++i) {
+      on_top(tops_[i]);
+      send_now();  // the orders this top caused leave before the next top is looked at
+    }
     done += nt;
     if (nt < cfg_.burst) break;
   }
@@ -245,7 +251,11 @@ uint32_t TradingStage::run_once() noexcept {
     last_sent_ns_ = now_ns;
     figures_.heartbeats.add();
   }
-  if (dirty_ || done != 0) publish();
+  send_now();
+  digest_pending();
+  // The figures: on every idle step (current whenever the stage is quiet), at most every
+  // kPublishIntervalNs while busy, and always after the step's orders left.
+  if (dirty_ && (done == 0 || now_ns - published_ns_ >= kPublishIntervalNs)) publish();
   return done;
 }
 
@@ -419,6 +429,7 @@ void TradingStage::apply_response(const uint8_t* msg, uint16_t len, uint64_t seq
     return;
   }
   figures_.responses.add();
+  dirty_ = true;  // the tracker's counters moved (an anomaly names no symbol: nothing else says so)
   if (h.fill) figures_.fills.add();
   if (login_phase_ == LoginPhase::kCatchingUp) apply_echoes();  // an echo may have waited for this one
   if (h.symbol >= 0) {
@@ -964,8 +975,16 @@ bool TradingStage::send_message(const uint8_t* ouch_msg, uint16_t len) noexcept 
   uint8_t packet[pipe::kTxPayloadCapacity];
   const size_t n = sender_.send(block, static_cast<uint16_t>(kAsOfSize + len), packet, sizeof packet);
   assert(n != 0);  // every OUCH inbound message fits one packet
-  fnv1a(digest_, ouch_msg, len);
-  figures_.order_stream_digest.set(digest_);
+  if (wiring_.tx == nullptr) {
+    fnv1a(digest_, ouch_msg, len);
+    figures_.order_stream_digest.set(digest_);
+  } else {
+    // Hashed after the message left (send_now): the digest is byte-serial, not the order's business.
+    if (digest_pending_count_ == kDigestPending) digest_pending();
+    PendingDigest& d = digest_pending_[digest_pending_count_++];
+    d.length = len;
+    std::memcpy(d.bytes, ouch_msg, len);
+  }
   figures_.orders_sent.add();
   push_tx(packet, n, trigger_tsc_);
   last_sent_ns_ = now_ns_;  // our own re-requests do not count: only what carries our numbers
@@ -981,10 +1000,27 @@ void TradingStage::push_tx(const uint8_t* packet, size_t len, uint64_t rx_tsc) n
   // A full ring loses the datagram, not the message: it has its sequence number and the gateway
   // re-requests it.
   if (wiring_.orders.push_burst(&e, 1) != 1) figures_.order_ring_full.add();
+  if (wiring_.tx != nullptr) tx_pending_ = true;
+}
+
+void TradingStage::send_now() noexcept {
+  if (!tx_pending_) return;
+  tx_pending_ = false;
+  wiring_.tx->send_orders();
+  digest_pending();
+}
+
+void TradingStage::digest_pending() noexcept {
+  if (digest_pending_count_ == 0) return;
+  for (uint32_t i = 0; i < digest_pending_count_; ++i)
+    fnv1a(digest_, digest_pending_[i].bytes, digest_pending_[i].length);
+  digest_pending_count_ = 0;
+  figures_.order_stream_digest.set(digest_);
 }
 
 void TradingStage::publish() noexcept {
   dirty_ = false;
+  published_ns_ = now_ns_;
   const orders::PositionBook& p = tracker_.positions();
   int64_t net = 0, gross = 0;
   uint64_t quotes = 0;

@@ -131,6 +131,15 @@ class TradingStage final : public pipe::QuotingStage {
  private:
   static constexpr uint32_t kMaxBurstsPerStep = 16;
   static constexpr uint64_t kMaxRetransmitPerRequest = 1000;
+  // While busy the figures are published at most this often (and on every idle step), never between a
+  // decision and its TX: publishing costs about as much as the decision's order tracking.
+  static constexpr uint64_t kPublishIntervalNs = 100'000;
+  // OUCH messages sent but not yet in the order stream digest (hashed once they have left; see send_now).
+  static constexpr uint32_t kDigestPending = 16;
+  struct PendingDigest {
+    uint16_t length = 0;
+    uint8_t bytes[ouch::kMaxMessageLength] = {};
+  };
   struct Working {  // our order on one side of one symbol
     orders::OrderToken token;
     orders::OrderToken fallback;  // the order before a replace still in flight
@@ -187,6 +196,9 @@ class TradingStage final : public pipe::QuotingStage {
                     uint32_t shares) noexcept;
   void send_cancel(const orders::OrderToken& token) noexcept;
   void push_tx(const uint8_t* packet, size_t len, uint64_t rx_tsc) noexcept;  // rx_tsc 0: not an order
+  // With the TX stage on this core: what push_tx queued leaves now (then the deferred digest is taken).
+  void send_now() noexcept;
+  void digest_pending() noexcept;
   void after_tracker_change(uint32_t sym) noexcept;
   void publish() noexcept;
 
@@ -223,7 +235,11 @@ class TradingStage final : public pipe::QuotingStage {
   bool feed_stale_ = false;
   bool unwinding_ = false;
   bool dirty_ = true;
+  uint64_t published_ns_ = 0;  // now_ns_ of the last publish()
+  bool tx_pending_ = false;    // push_tx queued something since the last send_now()
   uint64_t digest_ = kFnv1aOffset;
+  std::array<PendingDigest, kDigestPending> digest_pending_{};
+  uint32_t digest_pending_count_ = 0;
   std::atomic<bool> unwind_requested_{false};
   TradingFigures figures_;
   TradingJournal* journal_ = nullptr;

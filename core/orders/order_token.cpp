@@ -1,5 +1,6 @@
 #include "core/orders/order_token.hpp"
 
+#include <algorithm>
 #include <cassert>
 
 namespace pmm::orders {
@@ -57,6 +58,13 @@ bool decode_token(const OrderToken& t, TokenParts& out) noexcept {
   return true;
 }
 
+bool decode_token_slot(const OrderToken& t, uint32_t& slot) noexcept {
+  uint64_t v;
+  if (!get_base36(t.chars.data() + kEpochDigits + kCounterDigits, kSlotDigits, v)) return false;
+  slot = static_cast<uint32_t>(v);
+  return true;
+}
+
 OrderToken make_token(std::string_view text) noexcept {
   OrderToken t;
   t.chars.fill(' ');
@@ -64,18 +72,36 @@ OrderToken make_token(std::string_view text) noexcept {
   return t;
 }
 
-TokenIssuer::TokenIssuer(uint32_t epoch) noexcept : epoch_(epoch) { assert(epoch <= kMaxEpoch); }
+TokenIssuer::TokenIssuer(uint32_t epoch) noexcept : epoch_(epoch) {
+  assert(epoch <= kMaxEpoch);
+  set_next_counter(0);
+}
 
 bool TokenIssuer::next(uint32_t slot, OrderToken& out) noexcept {
   if (next_counter_ >= kCounterLimit) return false;
-  out = encode_token(TokenParts{epoch_, next_counter_, slot});
+  assert(slot < kSlotLimit);
+  std::copy(prefix_.begin(), prefix_.end(), out.chars.begin());
+  put_base36(out.chars.data() + kEpochDigits + kCounterDigits, kSlotDigits, slot);
   ++next_counter_;
+  // The counter's digits count up: a 'Z' carries into the digit before it. After the last counter the
+  // digits wrap to zeros, never used: next() refuses from then on.
+  for (size_t i = prefix_.size(); i-- > kEpochDigits;) {
+    char& c = prefix_[i];
+    if (c == 'Z') {
+      c = '0';
+      continue;
+    }
+    c = c == '9' ? 'A' : static_cast<char>(c + 1);
+    break;
+  }
   return true;
 }
 
 void TokenIssuer::set_next_counter(uint64_t counter) noexcept {
   assert(counter <= kCounterLimit);
   next_counter_ = counter;
+  put_base36(prefix_.data(), kEpochDigits, epoch_);
+  put_base36(prefix_.data() + kEpochDigits, kCounterDigits, counter == kCounterLimit ? 0 : counter);
 }
 
 }  // namespace pmm::orders

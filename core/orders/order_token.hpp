@@ -49,6 +49,9 @@ OrderToken encode_token(const TokenParts& p) noexcept;
 // False when the token is not in our format (any character outside 0-9/A-Z, e.g. padding or
 // lower case): such a token can never be one of ours.
 bool decode_token(const OrderToken& t, TokenParts& out) noexcept;
+// The slot field alone (chars 10..13), false when it is not base-36: the order table's lookup, which
+// then compares the whole token (a token with a bad epoch or counter matches no order of ours).
+bool decode_token_slot(const OrderToken& t, uint32_t& slot) noexcept;
 
 // Any text as an OUCH Alpha token: left-justified, space-padded, cut at 14 characters.
 OrderToken make_token(std::string_view text) noexcept;
@@ -72,6 +75,9 @@ class TokenIssuer {
  private:
   uint32_t epoch_;
   uint64_t next_counter_ = 0;
+  // The epoch and counter characters of the next token, counted up in base 36 as tokens are issued
+  // (no division per token; equal to encode_token's, tests/orders checks it across carries).
+  std::array<char, kEpochDigits + kCounterDigits> prefix_{};
 };
 
 }  // namespace pmm::orders

@@ -122,14 +122,18 @@ void OrderTracker::clear_tables() noexcept {
 // ---- lookup, views, events ----
 
 OrderTracker::Match OrderTracker::resolve(const OrderToken& token, uint32_t& slot) const noexcept {
-  TokenParts parts;
-  if (!decode_token(token, parts) || parts.slot >= slots_.size()) return Match::kNone;
-  const OrderRecord& o = slots_[parts.slot];
+  // The slot field is enough to find the order: current and pending tokens are ours (issued here, or
+  // checked by submit_as, request_replace_as and restore), so comparing the whole token rejects any
+  // other. A restored previous token is not checked there: it is here, on that rare path.
+  uint32_t at = 0;
+  if (!decode_token_slot(token, at) || at >= slots_.size()) return Match::kNone;
+  const OrderRecord& o = slots_[at];
   if (o.state == OrderState::kFree) return Match::kNone;
-  slot = parts.slot;
+  slot = at;
   if (o.token == token) return Match::kCurrent;
   if (o.has_pending && o.pending_token == token) return Match::kPending;
-  if (o.has_previous && o.previous_token == token) return Match::kPrevious;
+  if (TokenParts parts; o.has_previous && o.previous_token == token && decode_token(token, parts))
+    return Match::kPrevious;
   return Match::kNone;  // the slot holds another order now
 }
 

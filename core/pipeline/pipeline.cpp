@@ -18,6 +18,14 @@ void run_core_loop(const std::vector<Stage*>& stages, const RunControl& control)
 
 namespace {
 
+// Index of the core list that runs `stage` (validate() checked there is exactly one).
+size_t core_of(const PipelineConfig& c, const std::string& stage) {
+  for (size_t i = 0; i < c.cores.size(); ++i)
+    for (const std::string& s : c.cores[i].stages)
+      if (s == stage) return i;
+  throw std::logic_error("stage " + stage + " on no core (validate() should have said so)");
+}
+
 int cpu_of(const PipelineConfig& c, const std::string& stage) {
   for (const CoreAssignment& a : c.cores)
     for (const std::string& s : a.stages)
@@ -75,15 +83,18 @@ Pipeline::Pipeline(const PipelineConfig& config, PacketSource& source, PacketSin
   bc.watched_symbols = config.symbols;
   place("book");
   book_ = std::make_unique<BookStage>(bc, *md_ring_, *top_ring_, clock);
+  // TX before quote: a quote stage on TX's core is handed the TX stage to send its orders at once.
+  place("tx");
+  tx_ = std::make_unique<TxStage>(sink, *tx_ring_, order_ring_.get(), config.burst, clock);
   place("quote");
   if (quote_factory) {
-    quote_ = quote_factory(QuoteWiring{config, *top_ring_, *response_ring_, *order_ring_, clock});
+    QuoteWiring w{config, *top_ring_, *response_ring_, *order_ring_, clock};
+    if (core_of(config, "quote") == core_of(config, "tx")) w.tx = tx_.get();
+    quote_ = quote_factory(w);
     if (!quote_) throw std::logic_error("the quote stage factory returned nothing");
   } else {
     quote_ = std::make_unique<QuoteStage>(*top_ring_, response_ring_.get(), config.burst * 2, clock);
   }
-  place("tx");
-  tx_ = std::make_unique<TxStage>(sink, *tx_ring_, order_ring_.get(), config.burst, clock);
 
   for (const CoreAssignment& a : config.cores) {
     std::vector<Stage*> list;

@@ -30,6 +30,10 @@ struct QuoteWiring {
   EventRing<OrderResponseEvent>& responses;   // from the parse stage: the order session's inbound side
   EventRing<TxEvent>& orders;                 // to the TX stage: the order session's outbound side
   const TscClock& clock;
+  // The TX stage when it runs on the quote stage's core (else null): the quote stage calls
+  // tx->send_orders() right after a decision that queued orders, so they leave before the rest of its
+  // step (other tops, figures) instead of after it.
+  TxStage* tx = nullptr;
 };
 using QuoteStageFactory = std::function<std::unique_ptr<QuotingStage>(const QuoteWiring&)>;
 

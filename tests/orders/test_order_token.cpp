@@ -91,6 +91,51 @@ TEST(TokenIssuer, ExhaustionIsAnErrorNotAWrap) {
   EXPECT_EQ(b.view(), "0005ZZZZZZ0000");
 }
 
+TEST(TokenIssuer, IssuesWhatEncodeTokenEncodesAcrossEveryCarry) {
+  // The issuer counts its digits up instead of encoding each counter: compare it with encode_token
+  // (the reference) around every carry position (36^k - 1 -> 36^k), from a fresh issuer and after
+  // set_next_counter.
+  std::mt19937_64 rng(11);
+  const uint32_t epoch = 1295;  // "00ZZ": epoch digits next to the counter's must not be touched by a carry
+  TokenIssuer fresh(epoch);
+  for (uint64_t c = 0; c < 3000; ++c) {
+    const uint32_t slot = static_cast<uint32_t>(rng() % kSlotLimit);
+    OrderToken t;
+    ASSERT_TRUE(fresh.next(slot, t));
+    ASSERT_EQ(t.view(), encode_token({epoch, c, slot}).view()) << c;
+  }
+  uint64_t power = 1;
+  for (size_t k = 1; k <= kCounterDigits; ++k) {
+    power *= 36;
+    TokenIssuer issuer(epoch);
+    const uint64_t from = power > 40 ? power - 40 : 0;
+    issuer.set_next_counter(from);
+    for (uint64_t c = from; c < power + 40 && c < kCounterLimit; ++c) {
+      const uint32_t slot = static_cast<uint32_t>(rng() % kSlotLimit);
+      OrderToken t;
+      ASSERT_TRUE(issuer.next(slot, t));
+      ASSERT_EQ(t.view(), encode_token({epoch, c, slot}).view()) << c;
+    }
+  }
+}
+
+TEST(OrderToken, SlotFieldAloneDecodes) {
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 10000; ++i) {
+    const TokenParts p{static_cast<uint32_t>(rng() % (kMaxEpoch + 1)), rng() % kCounterLimit,
+                       static_cast<uint32_t>(rng() % kSlotLimit)};
+    uint32_t slot = 0;
+    ASSERT_TRUE(decode_token_slot(encode_token(p), slot));
+    ASSERT_EQ(slot, p.slot);
+  }
+  uint32_t slot = 77;
+  EXPECT_FALSE(decode_token_slot(make_token("ABC"), slot));              // padding in the slot field
+  EXPECT_FALSE(decode_token_slot(make_token("000100000000a1"), slot));   // lower case in the slot field
+  EXPECT_EQ(slot, 77u);
+  EXPECT_TRUE(decode_token_slot(make_token("a-b-0000000010"), slot));   // the rest is not its business
+  EXPECT_EQ(slot, 36u);
+}
+
 class EpochFileTest : public ::testing::Test {
  protected:
   void SetUp() override {

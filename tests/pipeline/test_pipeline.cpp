@@ -486,4 +486,79 @@ TEST(Pipeline, OrderSessionAndTradingStatesReachTheQuoteStage) {
   EXPECT_EQ(s.tick_to_trade.total, 6u);
 }
 
+// A quote stage that answers each order-session message with an order and, when it is handed the TX
+// stage (QuoteWiring::tx), sends it at once.
+class SendingQuoteStage final : public pipe::QuotingStage {
+ public:
+  explicit SendingQuoteStage(const pipe::QuoteWiring& w) : w_(w) {}
+  uint32_t run_once() noexcept override {
+    pipe::OrderResponseEvent r[16];
+    const uint32_t nr = w_.responses.pop_burst(r, 16);
+    for (uint32_t i = 0; i < nr; ++i) {
+      pipe::TxEvent order;
+      order.rx_tsc = r[i].rx_tsc;
+      order.destination = pipe::Destination::kOrderGateway;
+      order.length = 8;
+      std::memcpy(order.payload, &r[i].sequence, 8);
+      EXPECT_EQ(w_.orders.push_burst(&order, 1), 1u);
+      if (w_.tx != nullptr) {
+        EXPECT_EQ(w_.tx->send_orders(), 1u);
+      }
+    }
+    return nr;
+  }
+  uint64_t top_events() const noexcept override { return 0; }
+  bool end_of_session() const noexcept override { return false; }
+  const pipe::LatencyHistogram& latency() const noexcept override { return latency_; }
+  bool handed_tx() const noexcept { return w_.tx != nullptr; }
+
+ private:
+  pipe::QuoteWiring w_;
+  pipe::LatencyHistogram latency_;
+};
+
+// With quote and TX on one core the quote stage is handed the TX stage, and what it sends through it
+// leaves within its own step (timed as tick-to-trade); on different cores it is not (TX is another
+// thread's), and the order waits on the ring for the TX stage's step.
+TEST(Pipeline, QuoteStageOnTheTxCoreSendsItsOrdersWithinItsStep) {
+  for (const bool one_core : {true, false}) {
+    SCOPED_TRACE(one_core ? "one core" : "quote and tx on two cores");
+    pipe::PipelineConfig c;
+    c.books.max_orders = 1024;
+    c.books.max_levels = 1024;
+    c.books.max_locates = 64;
+    c.books.level_index_entries = 4096;
+    c.local_ip = "10.77.0.2";
+    if (!one_core) c.cores = {{-1, {"rx", "parse", "book", "quote"}}, {-1, {"tx"}}};
+    MemoryNetwork net({}, c.retrans_port);
+    const Bytes two = mold_packet("OUCH", 1, {Bytes(20, 'a'), Bytes(20, 'b')});
+    net.put(frame(two.data(), two.size(), c.order_port));
+
+    pipe::SpscRingFactory rings;
+    SendingQuoteStage* quote = nullptr;
+    pipe::Pipeline p(c, net, net, rings, pipe::TscClock::with_rate(1.0), {}, [&quote](const pipe::QuoteWiring& w) {
+      auto q = std::make_unique<SendingQuoteStage>(w);
+      quote = q.get();
+      return q;
+    });
+    ASSERT_NE(quote, nullptr);
+    EXPECT_EQ(quote->handed_tx(), one_core);
+    // One pass in data-flow order up to the quote stage, on this thread (no core loop): nothing else
+    // runs TX.
+    const std::vector<pipe::Stage*>& stages = p.core_stages(0);
+    for (pipe::Stage* st : stages) {
+      if (st->name() == "tx") break;
+      st->run_once();
+    }
+    EXPECT_EQ(net.orders().size(), one_core ? 2u : 0u);
+    EXPECT_EQ(p.snapshot().tick_to_trade.total, one_core ? 2u : 0u);
+    // The TX stage's own step sends whatever is left on the ring.
+    const std::vector<pipe::Stage*>& tx_core = p.core_stages(one_core ? 0 : 1);
+    for (pipe::Stage* st : tx_core)
+      if (st->name() == "tx") st->run_once();
+    EXPECT_EQ(net.orders().size(), 2u);
+    EXPECT_EQ(p.snapshot().orders_sent, 2u);
+  }
+}
+
 }  // namespace

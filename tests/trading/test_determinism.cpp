@@ -76,6 +76,22 @@ TEST(TradingDeterminism, SameDaySameOrdersAndPositions) {
   expect_same(a, b);
 }
 
+// Handed a TX stage (all stages on one core), the stage sends each decision's orders within its step
+// and takes the digest after they left: the same orders, digest, fills and positions as through the ring.
+TEST(TradingDeterminism, SendingItsOwnOrdersChangesNothing) {
+  for (const uint64_t latency : {uint64_t{0}, kLatencyNs}) {
+    SCOPED_TRACE("latency " + std::to_string(latency));
+    LoopOptions ring;
+    ring.latency_ns = latency;
+    LoopOptions sends = ring;
+    sends.stage_sends = true;
+    const Outcome a = run(ring);
+    const Outcome b = run(sends);
+    expect_traded(b);
+    expect_same(a, b);
+  }
+}
+
 TEST(TradingDeterminism, DelaysDoNotMatterWithResponseLatency) {
   LoopOptions base;
   base.latency_ns = kLatencyNs;

@@ -148,6 +148,9 @@ struct LoopOptions {
   LinkDelay to_engine, to_stage;     // delays of the two directions
   uint32_t heartbeat_every = 0;      // the gateway's heartbeat every N feed messages (0: none)
   sim::MatchingConfig matching;      // book capacity is taken from the day
+  // The stage is handed a TX stage, as on one pipeline core (QuoteWiring::tx): it sends its orders
+  // within its own step, through the loop's packet sink.
+  bool stage_sends = false;
 };
 
 // One packet the stage sent (a message block or a re-request), as the loop saw it leave.
@@ -207,8 +210,9 @@ class TradingLoop {
     }
     account_ = sim::make_account(config.firm);
     pipeline_config_.symbols = symbols_;
-    const pipe::QuoteWiring wiring{pipeline_config_, tops_, responses_, orders_, clock_};
-    stage_ = std::make_unique<risk::TradingStage>(config, wiring, sink_);
+    if (options.stage_sends)
+      tx_ = std::make_unique<pipe::TxStage>(tx_sink_, tx_requests_, &orders_, 64, clock_);
+    stage_ = std::make_unique<risk::TradingStage>(config, wiring(), sink_);
     login();
   }
 
@@ -330,8 +334,7 @@ class TradingLoop {
     while (orders_.pop_burst(x, 64) != 0) {
     }
     stage_.reset();
-    const pipe::QuoteWiring wiring{pipeline_config_, tops_, responses_, orders_, clock_};
-    stage_ = make(wiring, sink_);
+    stage_ = make(wiring(), sink_);
     login();
   }
 
@@ -417,6 +420,25 @@ class TradingLoop {
   }
 
  private:
+  // The stage's packets when it sends them itself (LoopOptions::stage_sends): the same path as popped.
+  class LoopTxSink final : public pipe::PacketSink {
+   public:
+    explicit LoopTxSink(TradingLoop& loop) : loop_(loop) {}
+    uint32_t send_burst(const pipe::TxEvent* d, uint32_t n) noexcept override {
+      for (uint32_t i = 0; i < n; ++i) loop_.from_stage(d[i]);
+      return n;
+    }
+
+   private:
+    TradingLoop& loop_;
+  };
+
+  pipe::QuoteWiring wiring() {
+    pipe::QuoteWiring w{pipeline_config_, tops_, responses_, orders_, clock_};
+    w.tx = tx_.get();
+    return w;
+  }
+
   struct Held {
     uint64_t due = 0;
     EngineRequest request;
@@ -721,6 +743,9 @@ class TradingLoop {
   pipe::TscClock clock_;
   pipe::PipelineConfig pipeline_config_;
   NullOrderSink sink_;
+  LoopTxSink tx_sink_{*this};
+  pipe::EventRing<pipe::TxEvent> tx_requests_{std::make_unique<pipe::SpscRawRing>(sizeof(pipe::TxEvent), 16)};
+  std::unique_ptr<pipe::TxStage> tx_;  // LoopOptions::stage_sends
   std::unique_ptr<risk::TradingStage> stage_;
   std::vector<std::string> symbols_;
   std::vector<uint16_t> locates_;
